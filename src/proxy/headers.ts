@@ -1,0 +1,70 @@
+/**
+ * Header sanitising for the proxy, in both directions. Towards the provider: hop-by-hop headers go (they describe
+ * the caller's connection to Plugboard, not Plugboard's connection to the provider), and so does everything the
+ * caller sends that could carry or forge identity: Authorization (the connection's credentials replace it), Host
+ * (undici sets it from the target), Cookie, Forwarded and X-Forwarded-*. Plugboard's own control headers are consumed
+ * here and never forwarded. Towards the caller: hop-by-hop headers and Set-Cookie go (a provider cookie must not land
+ * on Plugboard's origin).
+ *
+ * @see RFC 9110 §7.6.1 (Connection and hop-by-hop fields), RFC 9110 §11.6.2 (Authorization), RFC 7239 (Forwarded)
+ */
+
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Hop-by-hop fields, always removed; plus any field named in the Connection header. @see RFC 9110 §7.6.1 */
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Caller headers that never reach the provider. */
+const CALLER_IDENTITY_HEADERS: ReadonlySet<string> = new Set(['authorization', 'host', 'cookie', 'cookie2', 'forwarded', 'x-real-ip', 'expect']);
+
+/** Headers that control Plugboard itself (documented in docs/proxy.md); read by the proxy, never forwarded. */
+export const PROXY_CONTROL_HEADER_PREFIX = 'x-plugboard-';
+
+export type OutgoingHeaders = Record<string, string | string[]>;
+
+function connectionListed(value: string | string[] | undefined): Set<string> {
+  const listed = new Set<string>();
+  const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  for (const v of values) for (const token of v.split(',')) if (token.trim() !== '') listed.add(token.trim().toLowerCase());
+  return listed;
+}
+
+/** The headers to forward to the provider, from the caller's request headers. */
+export function sanitizeRequestHeaders(incoming: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHeaders {
+  const listed = connectionListed(incoming.connection);
+  const out: OutgoingHeaders = {};
+  for (const [rawName, value] of Object.entries(incoming)) {
+    if (value === undefined) continue;
+    const name = rawName.toLowerCase();
+    if (HOP_BY_HOP_HEADERS.has(name) || listed.has(name)) continue;
+    if (CALLER_IDENTITY_HEADERS.has(name)) continue;
+    if (name.startsWith('x-forwarded-')) continue;
+    if (name.startsWith(PROXY_CONTROL_HEADER_PREFIX)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** The provider's response headers to pass back to the caller. */
+export function sanitizeResponseHeaders(incoming: Record<string, string | string[] | undefined>): OutgoingHeaders {
+  const listed = connectionListed(incoming.connection);
+  const out: OutgoingHeaders = {};
+  for (const [rawName, value] of Object.entries(incoming)) {
+    if (value === undefined) continue;
+    const name = rawName.toLowerCase();
+    if (HOP_BY_HOP_HEADERS.has(name) || listed.has(name)) continue;
+    if (name === 'set-cookie' || name === 'set-cookie2') continue;
+    out[name] = value;
+  }
+  return out;
+}
