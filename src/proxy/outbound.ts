@@ -76,7 +76,7 @@ export interface OutboundRequest {
 export interface OutboundResponse {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Readable;
+  body: Dispatcher.ResponseData['body'];
   /** The URL that produced this response (after redirects). */
   url: URL;
   redirects: number;
