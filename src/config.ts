@@ -1,0 +1,146 @@
+/**
+ * Configuration of a Plugboard process, read once at start from environment variables (and CLI flags, which the
+ * `start` command passes as overrides). Every setting is validated here so a bad value stops start-up with a message
+ * that names the variable, what it holds and what is expected, instead of failing later in the middle of a request.
+ * `docs/configuration.md` and the README table list the same settings.
+ */
+import path from 'node:path';
+import { PlugboardError, type ErrorDetail } from './core/errors.ts';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  /** TCP port of the REST API and console. */
+  port: number;
+  /** Interface the server binds to; loopback by default so a fresh install is not exposed. */
+  host: string;
+  /** PostgreSQL connection string; when absent the embedded SQLite store in `dataDir` is used. */
+  databaseUrl?: string;
+  /** Folder for the embedded store, the generated master key and the first-start admin credentials. */
+  dataDir: string;
+  /** Master key(s), base64 of 32 bytes, comma separated: the first wraps new data keys, the rest are accepted. */
+  masterKey?: string;
+  logLevel: LogLevel;
+  /** The public base URL of this server (OAuth redirect URIs are built from it). */
+  publicUrl: string;
+  /** Maximum request body size in bytes. */
+  bodyLimit: number;
+  /** How long graceful shutdown waits for in-flight requests and running jobs before closing anyway. */
+  shutdownTimeoutMs: number;
+  /** Delay between adding a key version and sealing with it, so every process has loaded it first. */
+  keyActivationDelayMs: number;
+  /** How often each process reloads the keyring from the store. */
+  keyringRefreshMs: number;
+  /** The sandbox provider started beside the server by `plugboard start`. */
+  sandbox: { enabled: boolean; host: string; port: number };
+  /** Folder of the built web console, served at `/` when it exists. */
+  webDir: string;
+}
+
+export type ConfigOverrides = Partial<Omit<Config, 'sandbox'>> & { sandbox?: Partial<Config['sandbox']> };
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The environment variables Plugboard reads, with their defaults, in the order the docs list them. */
+export const ENVIRONMENT = [
+  { name: 'PORT', flag: '--port', default: '8080', meaning: 'TCP port of the REST API and console.' },
+  { name: 'HOST', flag: '--host', default: '127.0.0.1', meaning: 'Interface to bind; use 0.0.0.0 to accept remote connections.' },
+  { name: 'DATABASE_URL', flag: '--database-url', default: '(unset: embedded SQLite)', meaning: 'PostgreSQL connection string; unset means the embedded SQLite store in the data folder.' },
+  { name: 'PLUGBOARD_DATA_DIR', flag: '--data-dir', default: './data', meaning: 'Folder of the embedded store (plugboard.db), master.key and admin-credentials.' },
+  { name: 'PLUGBOARD_MASTER_KEY', flag: '(none)', default: '(embedded: generated into data/master.key)', meaning: 'Base64 of 32 random bytes; several keys comma separated, the first is current. Required with PostgreSQL.' },
+  { name: 'PLUGBOARD_PUBLIC_URL', flag: '--public-url', default: 'http://localhost:<PORT>', meaning: 'Public base URL; OAuth redirect URIs are built from it.' },
+  { name: 'LOG_LEVEL', flag: '--log-level', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent.' },
+  { name: 'PLUGBOARD_BODY_LIMIT', flag: '--body-limit', default: '1048576', meaning: 'Largest accepted request body in bytes (413 above).' },
+  { name: 'PLUGBOARD_SHUTDOWN_TIMEOUT_MS', flag: '(none)', default: '10000', meaning: 'Bound on graceful shutdown: in-flight requests and running jobs.' },
+  { name: 'PLUGBOARD_KEY_ACTIVATION_DELAY_MS', flag: '(none)', default: '10000', meaning: 'Wait between adding a data-key version and sealing with it (every process loads it first).' },
+  { name: 'PLUGBOARD_KEYRING_REFRESH_MS', flag: '(none)', default: '5000', meaning: 'How often each process reloads the keyring from the store.' },
+  { name: 'SANDBOX', flag: '--sandbox / --no-sandbox', default: 'on', meaning: 'Start the sandbox OAuth provider beside the server (on/off).' },
+  { name: 'SANDBOX_PORT', flag: '--sandbox-port', default: '8081', meaning: 'Port of the sandbox provider.' },
+  { name: 'SANDBOX_HOST', flag: '(none)', default: '127.0.0.1', meaning: 'Interface of the sandbox provider.' },
+  { name: 'PLUGBOARD_WEB_DIR', flag: '(none)', default: './web/dist', meaning: 'Built console served at / (skipped when the folder does not exist).' },
+] as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads and validates the configuration. Throws one PlugboardError (VALIDATION_FAILED) listing every bad setting, so
+ * an operator fixes them all in one go.
+ */
+export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}): Config {
+  const problems: ErrorDetail[] = [];
+  const text = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push({ path: `env.${name}`, message: `expected an integer from ${min} to ${max}, got "${raw}"` });
+      return fallback;
+    }
+    return value;
+  };
+  const onOff = (name: string, fallback: boolean): boolean => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const lower = raw.toLowerCase();
+    if (['on', 'true', '1', 'yes'].includes(lower)) return true;
+    if (['off', 'false', '0', 'no'].includes(lower)) return false;
+    problems.push({ path: `env.${name}`, message: `expected on or off, got "${raw}"` });
+    return fallback;
+  };
+
+  const port = overrides.port ?? integer('PORT', 8080, 0, 65535);
+  const host = overrides.host ?? text('HOST') ?? '127.0.0.1';
+  const databaseUrl = overrides.databaseUrl ?? text('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push({ path: 'env.DATABASE_URL', message: 'expected a PostgreSQL URL such as postgres://user@host:5432/plugboard' });
+  }
+  const dataDir = path.resolve(overrides.dataDir ?? text('PLUGBOARD_DATA_DIR') ?? './data');
+  const masterKey = overrides.masterKey ?? text('PLUGBOARD_MASTER_KEY');
+  const logLevelRaw = overrides.logLevel ?? text('LOG_LEVEL') ?? 'info';
+  let logLevel: LogLevel = 'info';
+  if ((LOG_LEVELS as readonly string[]).includes(logLevelRaw)) logLevel = logLevelRaw as LogLevel;
+  else problems.push({ path: 'env.LOG_LEVEL', message: `expected one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"` });
+
+  const publicUrlRaw = overrides.publicUrl ?? text('PLUGBOARD_PUBLIC_URL') ?? `http://localhost:${port === 0 ? 8080 : port}`;
+  let publicUrl = publicUrlRaw.replace(/\/+$/, '');
+  try {
+    const parsed = new URL(publicUrl);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    problems.push({ path: 'env.PLUGBOARD_PUBLIC_URL', message: `expected an http(s) URL, got "${publicUrlRaw}"` });
+    publicUrl = 'http://localhost:8080';
+  }
+
+  const config: Config = {
+    port,
+    host,
+    dataDir,
+    logLevel,
+    publicUrl,
+    bodyLimit: overrides.bodyLimit ?? integer('PLUGBOARD_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    shutdownTimeoutMs: overrides.shutdownTimeoutMs ?? integer('PLUGBOARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    keyActivationDelayMs: overrides.keyActivationDelayMs ?? integer('PLUGBOARD_KEY_ACTIVATION_DELAY_MS', 10_000, 0, 3_600_000),
+    keyringRefreshMs: overrides.keyringRefreshMs ?? integer('PLUGBOARD_KEYRING_REFRESH_MS', 5_000, 100, 3_600_000),
+    sandbox: {
+      enabled: overrides.sandbox?.enabled ?? onOff('SANDBOX', true),
+      host: overrides.sandbox?.host ?? text('SANDBOX_HOST') ?? '127.0.0.1',
+      port: overrides.sandbox?.port ?? integer('SANDBOX_PORT', 8081, 0, 65535),
+    },
+    webDir: path.resolve(overrides.webDir ?? text('PLUGBOARD_WEB_DIR') ?? './web/dist'),
+  };
+  if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;
+  if (masterKey !== undefined) config.masterKey = masterKey;
+  if (problems.length > 0) {
+    throw new PlugboardError('VALIDATION_FAILED', `Invalid configuration: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, { details: problems });
+  }
+  return config;
+}
+
+/** True when the process uses the embedded SQLite store (no DATABASE_URL). */
+export function isEmbedded(config: Pick<Config, 'databaseUrl'>): boolean {
+  return config.databaseUrl === undefined;
+}

@@ -1,0 +1,63 @@
+/**
+ * The thin adapter that lets Kysely's SqliteDialect drive Node's built-in `node:sqlite`. Kysely expects a
+ * better-sqlite3-shaped database whose statements expose `reader` (does the statement return rows?); node:sqlite's
+ * StatementSync has `columns()` instead, which is all this adapter translates. Opening sets WAL (readers do not block
+ * the writer), a busy timeout (a second process waits instead of failing with SQLITE_BUSY) and foreign keys.
+ */
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { SqliteDatabase, SqliteStatement } from 'kysely';
+
+type SqliteParameter = null | number | bigint | string | Uint8Array;
+
+function bindable(parameters: ReadonlyArray<unknown>): SqliteParameter[] {
+  return parameters.map((value, index) => {
+    if (value === null || typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string') return value;
+    if (value instanceof Uint8Array) return value;
+    // Booleans and dates are not portable columns (integers 0/1 and ISO text are); refuse them loudly so the same
+    // code does not silently behave differently on PostgreSQL.
+    throw new TypeError(`SQL parameter ${index + 1} has type ${value === undefined ? 'undefined' : typeof value}; store booleans as 0/1 and timestamps as ISO-8601 text`);
+  });
+}
+
+class NodeSqliteStatement implements SqliteStatement {
+  readonly reader: boolean;
+  readonly #statement: StatementSync;
+
+  constructor(statement: StatementSync) {
+    this.#statement = statement;
+    this.reader = statement.columns().length > 0;
+  }
+
+  all(parameters: ReadonlyArray<unknown>): unknown[] {
+    // node:sqlite rows have a null prototype; plain objects keep rows identical to PostgreSQL's for deepEqual.
+    return this.#statement.all(...bindable(parameters)).map((row) => ({ ...row }));
+  }
+
+  run(parameters: ReadonlyArray<unknown>): { changes: number | bigint; lastInsertRowid: number | bigint } {
+    return this.#statement.run(...bindable(parameters));
+  }
+
+  iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
+    return this.#statement.iterate(...bindable(parameters));
+  }
+}
+
+export class NodeSqliteDatabase implements SqliteDatabase {
+  readonly #db: DatabaseSync;
+
+  constructor(filename: string) {
+    this.#db = new DatabaseSync(filename);
+    this.#db.exec('PRAGMA journal_mode = WAL');
+    this.#db.exec('PRAGMA busy_timeout = 5000');
+    this.#db.exec('PRAGMA synchronous = NORMAL');
+    this.#db.exec('PRAGMA foreign_keys = ON');
+  }
+
+  prepare(sql: string): SqliteStatement {
+    return new NodeSqliteStatement(this.#db.prepare(sql));
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
