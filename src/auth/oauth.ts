@@ -4,13 +4,16 @@
  * are described by `OAuthProvider` (built from a connector definition by `providerFromConnector`), so this module does
  * not depend on the connector schema's shape. Outbound HTTP goes through undici with a timeout and a body bound;
  * non-standard token responses (form-encoded bodies, nested fields, a missing `token_type`, errors sent with HTTP 200)
- * are rewritten into RFC 6749 §5.1 shape before oauth4webapi validates them. Every failure leaves as a PlugboardError
+ * are rewritten into RFC 6749 §5.1 shape before oauth4webapi validates them. Token requests pass the same SSRF guard as
+ * proxied calls (src/proxy/ssrf.ts): loopback and private targets only with the connector's explicit opt-in. Every failure leaves as a PlugboardError
  * whose message and providerMessage carry no token, code or secret.
  */
 
 import * as oauth from 'oauth4webapi';
 import { fetch as undiciFetch } from 'undici';
 import { PlugboardError } from '../core/errors.ts';
+import { assertUrlAllowed } from '../proxy/ssrf.ts';
+import { outboundDispatcher } from '../proxy/outbound.ts';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
 
@@ -45,6 +48,8 @@ export interface OAuthProvider {
   tokenResponse?: TokenResponseMapping;
   /** The connector's explicit opt-in to plain-HTTP targets (sandbox and local testing only). */
   allowInsecureRequests: boolean;
+  /** The connector's explicit opt-in to loopback and private-network targets (sandbox and local testing only). */
+  allowPrivateTargets: boolean;
 }
 
 export interface OAuthClientCredentials {
@@ -220,10 +225,14 @@ export function normalizeTokenBody(body: Record<string, unknown>, status: number
 
 /** undici transport for oauth4webapi: bounded in time and size, and the place non-standard bodies are normalized. */
 function transport(provider: OAuthProvider, timeoutMs: number, now: () => number): (url: string, init: oauth.CustomFetchOptions<'POST', URLSearchParams>) => Promise<Response> {
+  const policy = { allowPrivateTargets: provider.allowPrivateTargets };
   return async (url, init) => {
+    // The SSRF guard: literal private hosts are refused here, and the dispatcher re-checks every resolved address.
+    assertUrlAllowed(new URL(url), policy);
     let response;
     try {
       response = await undiciFetch(url, {
+        dispatcher: outboundDispatcher(policy),
         method: init.method,
         headers: init.headers,
         body: init.body.toString(),

@@ -40,7 +40,7 @@ after(() => new Promise<void>((resolve) => { server.closeAllConnections(); serve
 function provider(overrides: Partial<OAuthProvider> = {}): OAuthProvider {
   return {
     authorizationUrl: `${base}/authorize`, tokenUrl: `${base}/token`, scopes: ['read', 'write'], scopeSeparator: ',', pkce: true,
-    clientAuth: 'client_secret_basic', authorizeParams: { access_type: 'offline' }, tokenParams: {}, allowInsecureRequests: true, ...overrides,
+    clientAuth: 'client_secret_basic', authorizeParams: { access_type: 'offline' }, tokenParams: {}, allowInsecureRequests: true, allowPrivateTargets: true, ...overrides,
   };
 }
 const client = { clientId: 'client-1', clientSecret: 'secret-canary-123' };
@@ -83,6 +83,12 @@ test('plain-HTTP provider without the opt-in is refused', async () => {
   assert.throws(() => buildAuthorizationUrl(provider({ allowInsecureRequests: false }), 'c', { redirectUri: 'x', state: 's', codeChallenge: null }),
     (e: unknown) => e instanceof PlugboardError && e.code === 'TARGET_FORBIDDEN');
   await rejectsWith(exchangeCode(provider({ allowInsecureRequests: false, authorizationUrl: 'https://example.test/a' }), client, { code: 'c', redirectUri: 'x', codeVerifier: null }), 'TARGET_FORBIDDEN');
+});
+
+test('a loopback token endpoint without the private-network opt-in is refused before any request', async () => {
+  json(200, { access_token: 'at', token_type: 'bearer' });
+  await rejectsWith(exchangeCode(provider({ allowPrivateTargets: false }), client, { code: 'c', redirectUri: 'x', codeVerifier: null }), 'TARGET_FORBIDDEN');
+  assert.equal(seen.length, 0);
 });
 
 test('callback: code returned when state matches and iss is the expected issuer', () => {
