@@ -17,7 +17,16 @@ export interface SealedColumn {
 }
 
 /** One line per sealed column, e.g. `{ table: 'connections', idColumn: 'id', orgColumn: 'org_id', field: 'access_token' },` */
-const SEALED_COLUMNS: SealedColumn[] = [];
+const SEALED_COLUMNS: SealedColumn[] = [
+  { table: 'connections', idColumn: 'id', orgColumn: 'org_id', field: 'access_token' },
+  { table: 'connections', idColumn: 'id', orgColumn: 'org_id', field: 'refresh_token' },
+  { table: 'connections', idColumn: 'id', orgColumn: 'org_id', field: 'username' },
+  { table: 'connections', idColumn: 'id', orgColumn: 'org_id', field: 'password' },
+  { table: 'connections', idColumn: 'id', orgColumn: 'org_id', field: 'api_key' },
+  { table: 'connections', idColumn: 'id', orgColumn: 'org_id', field: 'client_secret' },
+  { table: 'oauth_states', idColumn: 'state_hash', orgColumn: 'org_id', field: 'code_verifier' },
+  { table: 'oauth_states', idColumn: 'state_hash', orgColumn: 'org_id', field: 'client_secret' },
+];
 
 const extra: SealedColumn[] = [];
 
