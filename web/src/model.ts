@@ -1,0 +1,326 @@
+/**
+ * The API shapes the console reads, as the REST API documents them (`/openapi.json`), plus small readers that turn a
+ * connector definition into what a person wants to know: its auth type, its fields, and how it revokes. Fields the
+ * server may omit are optional here; pages show a dash for them rather than guessing.
+ */
+
+export type ConnectionStatus = 'active' | 'invalid' | 'disabled' | 'revoked';
+export const CONNECTION_STATUSES: ConnectionStatus[] = ['active', 'invalid', 'disabled', 'revoked'];
+
+export interface FlowCard {
+  id?: string;
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface Flow {
+  name: string;
+  kind: string;
+  description?: string;
+  saveData?: boolean;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+  cards?: FlowCard[];
+}
+
+export interface AuthField {
+  name: string;
+  label?: string;
+  description?: string;
+  secret?: boolean;
+  required?: boolean;
+  in?: string;
+}
+
+export interface Element {
+  key: string;
+  name: string;
+  description?: string;
+  version?: string | number;
+  baseUrl?: string;
+  private?: boolean;
+  builtIn?: boolean;
+  unregisterUrl?: string | null;
+  configuration?: unknown;
+  auth?: {
+    type: string;
+    [field: string]: unknown;
+  };
+  flows?: Flow[];
+  /** Provenance of the revocation recipe (from the revoke catalogue): style, whether it is confirmed, the source. */
+  revocation?: { style?: string; confirmed?: boolean; source?: string | null; statement?: string; scope?: string };
+}
+
+export interface Instance {
+  id: string;
+  name: string;
+  element: { key: string; name?: string };
+  tags?: string[];
+  externalUserId?: string | null;
+  status: ConnectionStatus | string;
+  valid?: boolean;
+  disabled?: boolean;
+  disabledReason?: string | null;
+  createdDate?: string;
+  updatedDate?: string;
+  lastAuthenticatedAt?: string | null;
+  configuration?: Record<string, unknown>;
+  baseUrl?: string | null;
+}
+
+export interface ServiceResponse {
+  statusCode?: number;
+  body?: unknown;
+}
+
+export interface AuthpingResult {
+  working: boolean;
+  message?: string;
+  serviceResponse?: ServiceResponse;
+  instance?: Instance;
+  executionId?: string;
+}
+
+export interface RevokeOutcome {
+  revoked: boolean;
+  verified?: boolean;
+  pending?: boolean;
+  message?: { text?: string; unregisterURL?: string } | string;
+  serviceResponse?: ServiceResponse;
+  instance?: Instance;
+  executionId?: string;
+}
+
+export interface PlatformEvent {
+  id: string;
+  type: string;
+  instanceId?: string | null;
+  createdAt?: string;
+  createdDate?: string;
+  data?: unknown;
+  message?: string;
+}
+
+export interface ExecutionCard {
+  card?: string;
+  id?: string;
+  type?: string;
+  path?: string;
+  status?: string;
+  inputs?: unknown;
+  outputs?: unknown;
+  error?: unknown;
+  startedAt?: string;
+  durationMs?: number;
+  [field: string]: unknown;
+}
+
+export interface Execution {
+  id: string;
+  flow?: string;
+  flowName?: string;
+  kind?: string;
+  element?: { key: string; name?: string } | string;
+  elementKey?: string;
+  instanceId?: string | null;
+  status: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  inputs?: unknown;
+  outputs?: unknown;
+  error?: unknown;
+  cards?: ExecutionCard[];
+  steps?: ExecutionCard[];
+}
+
+export interface ErasureItem {
+  instanceId?: string;
+  element?: { key: string; name?: string } | string;
+  elementKey?: string;
+  connector?: string;
+  revoked?: boolean;
+  verified?: boolean;
+  status?: string;
+  at?: string | null;
+  revokedAt?: string | null;
+  providerStatus?: number | null;
+  attempts?: number;
+  message?: { text?: string; unregisterURL?: string } | string | null;
+  manualStep?: { text?: string; unregisterURL?: string } | null;
+  [field: string]: unknown;
+}
+
+export interface ErasureReceipt {
+  id: string;
+  status: string;
+  externalUserId?: string | null;
+  createdAt?: string;
+  completedAt?: string | null;
+  totals?: Record<string, number>;
+  connections?: ErasureItem[];
+  items?: ErasureItem[];
+  [field: string]: unknown;
+}
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events?: string[];
+  eventTypes?: string[];
+  enabled?: boolean;
+  createdAt?: string;
+  createdDate?: string;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  eventId?: string;
+  eventType?: string;
+  type?: string;
+  status?: string;
+  attempts?: number;
+  responseStatus?: number | null;
+  statusCode?: number | null;
+  error?: string | null;
+  createdAt?: string;
+  deliveredAt?: string | null;
+  nextAttemptAt?: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/**
+ * Reads a list answer. The API returns `{ items, nextCursor }` for paginated collections; a few collections are
+ * plain arrays or keyed by their resource name, and all three forms are accepted here.
+ */
+export function toPage<T>(value: unknown, names: string[] = []): Page<T> {
+  if (Array.isArray(value)) return { items: value as T[], nextCursor: null };
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    for (const name of ['items', 'data', 'results', ...names]) {
+      if (Array.isArray(record[name])) {
+        const cursor = record.nextCursor ?? record.cursor ?? null;
+        return { items: record[name] as T[], nextCursor: typeof cursor === 'string' && cursor !== '' ? cursor : null };
+      }
+    }
+  }
+  return { items: [], nextCursor: null };
+}
+
+const AUTH_TYPE_LABELS: Record<string, string> = {
+  oauth2_authorization_code: 'OAuth 2.0 authorization code',
+  oauth2_client_credentials: 'OAuth 2.0 client credentials',
+  basic: 'Basic (username and password)',
+  custom: 'Custom field (API key)',
+};
+
+export function authType(element: Element): string {
+  return element.auth?.type ?? 'unknown';
+}
+
+export function authTypeLabel(type: string): string {
+  return AUTH_TYPE_LABELS[type] ?? type;
+}
+
+export function isAuthorizationCode(element: Element): boolean {
+  return authType(element) === 'oauth2_authorization_code';
+}
+
+export function isClientCredentials(element: Element): boolean {
+  return authType(element) === 'oauth2_client_credentials';
+}
+
+/** OAuth settings live on `auth` itself (`auth.tokenUrl`, `auth.revocationUrl`, ...). */
+export function oauthSetting(element: Element, name: string): string | undefined {
+  const value = element.auth?.[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** The secret fields a person fills in to connect with basic or custom-field (API key) auth. */
+export function authFields(element: Element): AuthField[] {
+  const auth = element.auth;
+  if (auth === undefined) return [];
+  if (auth.type === 'basic') {
+    return [
+      { name: 'username', label: 'Username', required: true, secret: false },
+      { name: 'password', label: 'Password', required: true, secret: true },
+    ];
+  }
+  if (auth.type === 'custom') {
+    return [
+      {
+        name: 'apiKey',
+        label: typeof auth.label === 'string' ? auth.label : 'API key',
+        description: typeof auth.description === 'string' ? auth.description : undefined,
+        required: true,
+        secret: true,
+      },
+    ];
+  }
+  return [];
+}
+
+export interface ConfigurationField {
+  key: string;
+  label: string;
+  description?: string;
+  required?: boolean;
+  default?: string;
+}
+
+/** Non-secret per-connection values (a subdomain, a data centre) that fill `{name}` placeholders in the URLs. */
+export function configurationFields(element: Element): ConfigurationField[] {
+  const declared = element.configuration;
+  if (!Array.isArray(declared)) return [];
+  return declared.filter(
+    (field): field is ConfigurationField =>
+      field !== null && typeof field === 'object' && typeof (field as { key?: unknown }).key === 'string',
+  );
+}
+
+export function flowsOf(element: Element): Flow[] {
+  return Array.isArray(element.flows) ? element.flows : [];
+}
+
+export function unregisterUrl(element: Element): string | undefined {
+  const direct = element.unregisterUrl;
+  return typeof direct === 'string' && direct !== '' ? direct : undefined;
+}
+
+export type RevocationStyle =
+  | { kind: 'flow'; flow: Flow }
+  | { kind: 'rfc7009'; url: string }
+  | { kind: 'manual'; unregisterUrl?: string };
+
+/**
+ * How the connector revokes: its own revoke flow wins (the platform runs it), then a declared RFC 7009 revocation
+ * endpoint, else nothing automatic: a person removes the access by hand at the unregister URL.
+ */
+export function revocationStyle(element: Element): RevocationStyle {
+  const flow = flowsOf(element).find((candidate) => candidate.kind === 'revoke');
+  if (flow !== undefined) return { kind: 'flow', flow };
+  const url = oauthSetting(element, 'revocationUrl');
+  if (url !== undefined) return { kind: 'rfc7009', url };
+  return { kind: 'manual', unregisterUrl: unregisterUrl(element) };
+}
+
+export function revocationLabel(style: RevocationStyle): string {
+  if (style.kind === 'flow') return `Custom ${style.flow.name} flow`;
+  if (style.kind === 'rfc7009') return 'RFC 7009 revocation endpoint';
+  return 'Manual (unregister URL)';
+}
+
+export function messageText(message: RevokeOutcome['message'] | ErasureItem['message']): { text?: string; unregisterURL?: string } {
+  if (message === null || message === undefined) return {};
+  if (typeof message === 'string') return { text: message };
+  return message;
+}
+
+export function elementKeyOf(value: { key: string } | string | undefined, fallback?: string): string {
+  if (value === undefined) return fallback ?? '—';
+  return typeof value === 'string' ? value : value.key;
+}

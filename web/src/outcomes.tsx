@@ -1,0 +1,69 @@
+/**
+ * Result panels for the connection tests: an authping result (working, message, service response) and a revocation
+ * outcome (revoked, the message text with the unregister URL as a link, the service response status and body). Both
+ * come straight from the API; service bodies pass through the display-side redaction before they are shown.
+ */
+import { ExternalLink, JsonView, Pill } from './components.tsx';
+import { messageText } from './model.ts';
+import type { AuthpingResult, RevokeOutcome, ServiceResponse } from './model.ts';
+import { href } from './router.ts';
+
+function ServiceResponseView({ response }: { response: ServiceResponse | undefined }) {
+  if (response === undefined) return <p className="muted small">No service response.</p>;
+  return (
+    <div className="service-response">
+      <p>
+        Service response status: <strong data-testid="service-status">{response.statusCode ?? '—'}</strong>
+      </p>
+      {response.body !== undefined ? (
+        <details open>
+          <summary>Service response body</summary>
+          <JsonView value={response.body} label="Service response body" />
+        </details>
+      ) : null}
+    </div>
+  );
+}
+
+export function AuthpingView({ result }: { result: AuthpingResult }) {
+  return (
+    <div className="outcome" role="status" data-testid="authping-result">
+      <h4>
+        Authping: {result.working ? <Pill tone="good">working</Pill> : <Pill tone="bad">not working</Pill>}
+      </h4>
+      {result.message !== undefined && result.message !== '' ? <p>{result.message}</p> : null}
+      <ServiceResponseView response={result.serviceResponse} />
+      {result.executionId !== undefined ? (
+        <p className="small">
+          <a href={href(['executions', result.executionId])}>View the execution</a>
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function RevokeOutcomeView({ outcome, title }: { outcome: RevokeOutcome; title: string }) {
+  const message = messageText(outcome.message);
+  return (
+    <div className="outcome" role="status" data-testid="revoke-result">
+      <h4>
+        {title}: {outcome.revoked ? <Pill tone="good">revoked</Pill> : <Pill tone="bad">not revoked</Pill>}
+        {outcome.verified === true ? <Pill tone="good">verified</Pill> : null}
+        {outcome.pending === true ? <Pill tone="warn">still running in the background</Pill> : null}
+      </h4>
+      {message.text !== undefined && message.text !== '' ? <p className="revoke-text">{message.text}</p> : null}
+      {message.unregisterURL !== undefined && message.unregisterURL !== '' ? (
+        <p>
+          {outcome.revoked ? 'To check or remove the access by hand: ' : 'Remove the access by hand: '}
+          <ExternalLink url={message.unregisterURL} />
+        </p>
+      ) : null}
+      <ServiceResponseView response={outcome.serviceResponse} />
+      {outcome.executionId !== undefined ? (
+        <p className="small">
+          <a href={href(['executions', outcome.executionId])}>View the execution</a>
+        </p>
+      ) : null}
+    </div>
+  );
+}
