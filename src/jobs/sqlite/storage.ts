@@ -1,0 +1,197 @@
+/**
+ * Job storage for the embedded runner: rows in the SQLite `jobs` table (migration 0002), moved by single atomic
+ * statements so two runners on one file could never both own a job. A claim is one UPDATE over a LIMITed sub-select
+ * that takes queued jobs that are due and active jobs whose lease ran out (their runner died), skipping groups that
+ * are at their limit, and returns the claimed rows: a batch of N jobs costs one statement. Every later change is
+ * guarded by the lease owner and attempt number, so a runner that lost its lease cannot overwrite the new owner's work.
+ * Completed jobs are deleted.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { JobsDatabase, JobState } from '../../store/jobs.ts';
+import type { ClaimedJob, JobStorage, NewJob } from '../dispatcher.ts';
+import type { JobCounts } from '../types.ts';
+
+interface SqliteToken {
+  owner: string;
+  attempts: number;
+}
+
+/** Rows per INSERT: 11 parameters each stays far below SQLite's 32766-parameter limit. */
+const INSERT_CHUNK = 500;
+
+export class SqliteJobStorage implements JobStorage {
+  readonly backend = 'sqlite' as const;
+  private readonly db: Kysely<JobsDatabase>;
+  private readonly owner = randomUUID();
+
+  constructor(db: Kysely<any>) {
+    this.db = db as Kysely<JobsDatabase>;
+  }
+
+  async prepare(): Promise<void> {}
+  async open(): Promise<void> {}
+  async close(): Promise<void> {}
+
+  async insert(name: string, jobs: readonly NewJob[]): Promise<(string | null)[]> {
+    const now = new Date().toISOString();
+    const rows = jobs.map((job) => ({
+      id: randomUUID(),
+      name,
+      data: JSON.stringify(job.data ?? null),
+      state: 'queued' as const,
+      group_key: job.groupKey,
+      singleton_key: job.singletonKey,
+      attempts: 0,
+      max_attempts: job.maxAttempts,
+      run_at: job.runAt.toISOString(),
+      created_at: now,
+      updated_at: now,
+    }));
+    const inserted = new Set<string>();
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        const result = await trx
+          .insertInto('jobs')
+          .values(rows.slice(i, i + INSERT_CHUNK))
+          .onConflict((oc) => oc.doNothing())
+          .returning('id')
+          .execute();
+        for (const row of result) inserted.add(row.id);
+      }
+    });
+    return rows.map((row) => (inserted.has(row.id) ? row.id : null));
+  }
+
+  async claim(name: string, limit: number, fullGroups: readonly string[], leaseMs: number): Promise<ClaimedJob[]> {
+    const nowDate = new Date();
+    const now = nowDate.toISOString();
+    const leaseUntil = new Date(nowDate.getTime() + leaseMs).toISOString();
+    // A runner that died during the last allowed attempt leaves a job that must not run again: fail it.
+    await this.db
+      .updateTable('jobs')
+      .set({ state: 'failed', last_error: 'the runner stopped during the last attempt (lease expired)', lease_owner: null, lease_until: null, updated_at: now })
+      .where('name', '=', name)
+      .where('state', '=', 'active')
+      .where('lease_until', '<', now)
+      .whereRef('attempts', '>=', 'max_attempts')
+      .execute();
+    const candidates = this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('name', '=', name)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('state', '=', 'queued'), eb('run_at', '<=', now)]),
+          eb.and([eb('state', '=', 'active'), eb('lease_until', '<', now)]),
+        ]),
+      )
+      .$if(fullGroups.length > 0, (qb) =>
+        qb.where((eb) => eb.or([eb('group_key', 'is', null), eb('group_key', 'not in', [...fullGroups])])),
+      )
+      .orderBy('run_at')
+      .orderBy('id')
+      .limit(limit);
+    const rows = await this.db
+      .updateTable('jobs')
+      .set({
+        state: 'active',
+        attempts: sql<number>`attempts + 1`,
+        lease_owner: this.owner,
+        lease_until: leaseUntil,
+        updated_at: now,
+      })
+      .where('id', 'in', candidates)
+      // Re-checked in the UPDATE itself: another runner on the same file may have claimed a candidate meanwhile.
+      .where((eb) =>
+        eb.or([
+          eb('state', '=', 'queued'),
+          eb.and([eb('state', '=', 'active'), eb('lease_until', '<', now)]),
+        ]),
+      )
+      .returning(['id', 'data', 'attempts', 'max_attempts', 'group_key', 'run_at'])
+      .execute();
+    rows.sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id < b.id ? -1 : 1));
+    return rows.map((row) => ({
+      id: row.id,
+      name,
+      data: JSON.parse(row.data) as unknown,
+      attempt: row.attempts,
+      maxAttempts: row.max_attempts,
+      groupKey: row.group_key,
+      token: { owner: this.owner, attempts: row.attempts } satisfies SqliteToken,
+    }));
+  }
+
+  private owned(job: ClaimedJob) {
+    const token = job.token as SqliteToken;
+    return this.db
+      .updateTable('jobs')
+      .where('id', '=', job.id)
+      .where('state', '=', 'active')
+      .where('lease_owner', '=', token.owner)
+      .where('attempts', '=', token.attempts);
+  }
+
+  async complete(job: ClaimedJob): Promise<void> {
+    const token = job.token as SqliteToken;
+    await this.db
+      .deleteFrom('jobs')
+      .where('id', '=', job.id)
+      .where('state', '=', 'active')
+      .where('lease_owner', '=', token.owner)
+      .where('attempts', '=', token.attempts)
+      .execute();
+  }
+
+  async retry(job: ClaimedJob, delayMs: number, reason: string): Promise<void> {
+    const now = Date.now();
+    await this.owned(job)
+      .set({
+        state: 'queued',
+        run_at: new Date(now + delayMs).toISOString(),
+        lease_owner: null,
+        lease_until: null,
+        last_error: reason,
+        updated_at: new Date(now).toISOString(),
+      })
+      .execute();
+  }
+
+  async fail(job: ClaimedJob, reason: string): Promise<void> {
+    await this.owned(job)
+      .set({ state: 'failed', lease_owner: null, lease_until: null, last_error: reason, updated_at: new Date().toISOString() })
+      .execute();
+  }
+
+  async release(job: ClaimedJob): Promise<void> {
+    const now = new Date().toISOString();
+    await this.owned(job)
+      .set({ state: 'queued', run_at: now, attempts: sql<number>`attempts - 1`, lease_owner: null, lease_until: null, updated_at: now })
+      .execute();
+  }
+
+  async extendLeases(jobs: readonly ClaimedJob[], leaseMs: number): Promise<void> {
+    if (jobs.length === 0) return;
+    const leaseUntil = new Date(Date.now() + leaseMs).toISOString();
+    await this.db
+      .updateTable('jobs')
+      .set({ lease_until: leaseUntil })
+      .where('id', 'in', jobs.map((job) => job.id))
+      .where('state', '=', 'active')
+      .where('lease_owner', '=', this.owner)
+      .execute();
+  }
+
+  async counts(name: string): Promise<JobCounts> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('name', '=', name)
+      .groupBy('state')
+      .execute();
+    const counts: JobCounts = { queued: 0, active: 0, failed: 0 };
+    for (const row of rows) counts[row.state as JobState] = Number(row.n);
+    return counts;
+  }
+}
