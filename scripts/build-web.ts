@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const webDir = fileURLToPath(new URL('../web/', import.meta.url));
-const distIndex = join(webDir, 'dist', 'index.html');
 
 /** Newest modification time (ms) of a file or of every file below a directory; 0 when absent. */
 function newestMtime(path: string): number {
@@ -26,14 +25,14 @@ function newestMtime(path: string): number {
   return newest;
 }
 
-/** True when `web/dist` is missing or older than any console source. */
-export function webBuildIsStale(): boolean {
-  const built = newestMtime(distIndex);
+/** True when `<dir>/dist` is missing or older than any console source below `dir` (default: `web/`). */
+export function webBuildIsStale(dir: string = webDir): boolean {
+  const built = newestMtime(join(dir, 'dist', 'index.html'));
   if (built === 0) return true;
   const sources = Math.max(
-    newestMtime(join(webDir, 'src')),
-    newestMtime(join(webDir, 'index.html')),
-    newestMtime(join(webDir, 'vite.config.ts')),
+    newestMtime(join(dir, 'src')),
+    newestMtime(join(dir, 'index.html')),
+    newestMtime(join(dir, 'vite.config.ts')),
   );
   return sources > built;
 }

@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'react';
 import { onUnauthenticated } from './api.ts';
+import { OAUTH_DONE_MESSAGE, OAUTH_POPUP_NAME } from './connect.ts';
 import { href, useRoute } from './router.ts';
 import type { Route } from './router.ts';
 import { clearApiKey, keyFingerprint, readApiKey } from './session.ts';
@@ -61,7 +62,36 @@ function CurrentPage({ route }: { route: Route }) {
   }
 }
 
+/**
+ * True when this page is the console reloaded inside the OAuth popup (the hosted callback returned here): the opener
+ * is told the authorization finished and the popup closes itself.
+ */
+function finishOAuthPopup(): boolean {
+  if (window.name !== OAUTH_POPUP_NAME || window.opener === null) return false;
+  try {
+    (window.opener as Window).postMessage({ type: OAUTH_DONE_MESSAGE, search: window.location.search }, window.location.origin);
+  } catch {
+    return false; // the opener navigated elsewhere; show the console normally
+  }
+  window.setTimeout(() => window.close(), 50);
+  return true;
+}
+
 export function App() {
+  const [inPopup] = useState(finishOAuthPopup);
+  if (inPopup) {
+    return (
+      <main className="signin" id="main">
+        <p className="card" role="status">
+          Authorization finished. This window closes by itself; if it does not, close it and return to the console.
+        </p>
+      </main>
+    );
+  }
+  return <Console />;
+}
+
+function Console() {
   const route = useRoute();
   const [signedIn, setSignedIn] = useState(() => readApiKey() !== null);
   const [fingerprint, setFingerprint] = useState<string | null>(null);

@@ -27,6 +27,9 @@ export interface OAuthUrlAnswer {
   element?: string | { key: string };
 }
 
+export const OAUTH_POPUP_NAME = 'plugboard-oauth';
+export const OAUTH_DONE_MESSAGE = 'plugboard.oauth.done';
+
 export function hostedCallbackUrl(): string {
   return new URL('/oauth/callback', window.location.origin).toString();
 }
@@ -54,7 +57,7 @@ export async function requestOAuthUrl(start: OAuthStart): Promise<OAuthUrlAnswer
  * page the callback returns to). Rejects when the browser blocks the popup, so the caller can offer the redirect.
  */
 export function authorizeInPopup(oauthUrl: string, signal?: AbortSignal): Promise<void> {
-  const popup = window.open(oauthUrl, 'plugboard-oauth', 'popup=yes,width=620,height=720');
+  const popup = window.open(oauthUrl, OAUTH_POPUP_NAME, 'popup=yes,width=620,height=720');
   if (popup === null) return Promise.reject(new Error('The browser blocked the sign-in popup. Allow popups for this site or use "Redirect this tab".'));
   return new Promise((resolve) => {
     const timer = window.setInterval(() => {
@@ -66,7 +69,7 @@ export function authorizeInPopup(oauthUrl: string, signal?: AbortSignal): Promis
     }, 400);
     // The console page the callback returns to (inside the popup) announces completion and closes itself.
     function onMessage(event: MessageEvent) {
-      if (event.origin !== window.location.origin || event.data?.type !== 'plugboard.oauth.done') return;
+      if (event.origin !== window.location.origin || event.data?.type !== OAUTH_DONE_MESSAGE) return;
       window.clearInterval(timer);
       window.removeEventListener('message', onMessage);
       resolve();

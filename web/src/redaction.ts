@@ -4,7 +4,8 @@
  * provider echoes it inside a service response or an execution's card output.
  */
 
-const SECRET_KEY = /(^|[_\-.])?(access_?token|refresh_?token|id_?token|client_?secret|password|passwd|secret|api_?key|authorization|cookie|set-cookie|private_?key|assertion|code_?verifier)$/i;
+const SECRET_KEY =
+  /((access|refresh|id|instance|user|org)[_-]?token|client[_-]?secret|api[_-]?key|private[_-]?key|code[_-]?verifier|password|passwd|secret)$|^(token|authorization|proxy-authorization|cookie|set-cookie|assertion)$/i;
 
 export const REDACTED = '[redacted]';
 
