@@ -13,6 +13,7 @@ import { resolveMasterKeys, type MasterKeySource } from './crypto/master-key.ts'
 import { SecretScrubber } from './crypto/redaction.ts';
 import { initKeyring, keyringIsEmpty, loadDataKeys } from './store/keyring.ts';
 import { createLogger, type Logger } from './log.ts';
+import { createJobQueue, type JobQueue } from './jobs/index.ts';
 import type { DestinationStream } from 'pino';
 
 /** A background service with a start hook and a graceful stop that must finish within `deadlineMs`. */
@@ -35,6 +36,8 @@ export interface AppContext {
   /** Known secret values, scrubbed from logs and error bodies; the vault feeds it on every seal and open. */
   secrets: SecretScrubber;
   services: ServiceRegistry;
+  /** Durable background jobs (SQLite runner or pg-boss, by store dialect); define jobs in an installer. */
+  jobs: JobQueue;
   hooks: {
     /** Filled by the connections area; until then `Element` credentials are refused with 401. */
     resolveInstanceToken: InstanceTokenResolver | null;
@@ -102,6 +105,7 @@ export interface CreateContextOptions {
  */
 const INSTALLERS: Array<(ctx: AppContext) => Promise<void>> = [
   (ctx) => import('./store/reencryption.ts').then((m) => m.install(ctx)),
+  (ctx) => import('./jobs/install.ts').then((m) => m.install(ctx)),
 ];
 
 /**
@@ -130,6 +134,7 @@ export async function createContext(config: Config, options: CreateContextOption
       log,
       secrets,
       services: new ServiceRegistry(),
+      jobs: createJobQueue({ store, log }),
       hooks: { resolveInstanceToken: null },
       shuttingDown: false,
     };

@@ -8,6 +8,7 @@ import type { Generated } from 'kysely';
 import type { ConnectionsTables } from './connections.ts';
 import type { EventsTables } from './events.ts';
 import type { OAuthStatesTables } from './oauthStates.ts';
+import type { JobsDatabase } from './jobs.ts';
 
 export interface MigrationTable {
   name: string;
@@ -68,7 +69,7 @@ export interface KeyringTable {
   rows_remaining: Generated<number | null>;
 }
 
-export interface Database extends ConnectionsTables, EventsTables, OAuthStatesTables {
+export interface Database extends ConnectionsTables, EventsTables, OAuthStatesTables, JobsDatabase {
   plugboard_migrations: MigrationTable;
   organizations: OrganizationTable;
   users: UserTable;
