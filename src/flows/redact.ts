@@ -1,0 +1,141 @@
+/**
+ * Redaction of vault values in execution history. Secrets are found by value, not by key name: the raw value, its
+ * URL and form encodings, its JSON-escaped form, and its base64 and base64url encodings, also when the secret was
+ * concatenated into a longer string before encoding (`Basic base64(id:secret)`). For base64 the encoding of a
+ * secret depends on its offset in the encoded text, so each secret gets three "cores" (offset 0, 1, 2 mod 3), the part
+ * of its encoding that does not depend on neighbouring bytes; a match replaces the whole surrounding base64 run. As a
+ * last check, a string is percent-decoded and its base64 runs decoded, and the whole string is replaced when a secret
+ * shows up inside.
+ */
+
+export const REDACTED = '[redacted]';
+
+/** Secrets shorter than this are only redacted where a whole string equals them: a 2-letter match is noise. */
+const MIN_SEARCH_LENGTH = 4;
+/** A base64 core shorter than this would match unrelated text. */
+const MIN_CORE_LENGTH = 6;
+
+const BASE64_CHAR = /[A-Za-z0-9+/=_-]/;
+const BASE64_RUN = /[A-Za-z0-9+/_-]{8,}={0,2}/g;
+
+export interface Redactor {
+  /** True when there is at least one secret to look for. */
+  readonly active: boolean;
+  redactString(text: string): string;
+  /** A copy of `value` with every string (keys too) redacted; shared sub-objects are copied once. */
+  redactValue<T>(value: T): T;
+}
+
+export function createRedactor(secrets: Iterable<unknown>): Redactor {
+  const exact = new Set<string>();
+  const literal = new Set<string>();
+  const cores = new Set<string>();
+  const raw = new Set<string>();
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret === '') continue;
+    exact.add(secret);
+    if (secret.length < MIN_SEARCH_LENGTH) continue;
+    raw.add(secret);
+    for (const variant of textVariants(secret)) literal.add(variant);
+    for (const core of base64Cores(secret)) cores.add(core);
+  }
+  // Longest first, so a longer variant is replaced whole before a shorter one could split it.
+  const literals = [...literal].sort((a, b) => b.length - a.length);
+  const coreList = [...cores];
+  const rawList = [...raw];
+  const active = exact.size > 0;
+
+  const redactString = (text: string): string => {
+    if (!active || text === '' || text === REDACTED) return text;
+    if (exact.has(text)) return REDACTED;
+    let out = text;
+    for (const variant of literals) {
+      if (out.includes(variant)) out = out.split(variant).join(REDACTED);
+    }
+    for (const core of coreList) {
+      let index = out.indexOf(core);
+      while (index !== -1) {
+        let start = index;
+        let end = index + core.length;
+        while (start > 0 && BASE64_CHAR.test(out[start - 1])) start--;
+        while (end < out.length && BASE64_CHAR.test(out[end])) end++;
+        out = out.slice(0, start) + REDACTED + out.slice(end);
+        index = out.indexOf(core, start + REDACTED.length);
+      }
+    }
+    return hidesSecret(out, rawList) ? REDACTED : out;
+  };
+
+  const redactValue = <T>(value: T): T => {
+    if (!active) return value;
+    const seen = new Map<object, unknown>();
+    const visit = (item: unknown): unknown => {
+      if (typeof item === 'string') return redactString(item);
+      if (item === null || typeof item !== 'object') return item;
+      const known = seen.get(item);
+      if (known !== undefined) return known;
+      if (Array.isArray(item)) {
+        const copy: unknown[] = [];
+        seen.set(item, copy);
+        for (const element of item) copy.push(visit(element));
+        return copy;
+      }
+      const copy: Record<string, unknown> = {};
+      seen.set(item, copy);
+      for (const [key, field] of Object.entries(item)) copy[redactString(key)] = visit(field);
+      return copy;
+    };
+    return visit(value) as T;
+  };
+
+  return { active, redactString, redactValue };
+}
+
+function textVariants(secret: string): string[] {
+  const variants = new Set<string>([secret]);
+  variants.add(encodeURIComponent(secret));
+  variants.add(encodeURI(secret));
+  variants.add(new URLSearchParams({ s: secret }).toString().slice(2));
+  variants.add(encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
+  variants.add(JSON.stringify(secret).slice(1, -1));
+  variants.add(Buffer.from(secret, 'utf8').toString('base64'));
+  variants.add(Buffer.from(secret, 'utf8').toString('base64url'));
+  return [...variants].filter((variant) => variant.length >= MIN_SEARCH_LENGTH);
+}
+
+/**
+ * The parts of base64 (and base64url) encodings of `secret` that stay the same whatever bytes surround it, for each
+ * of the three alignments. @see RFC 4648 §4 (base64) and §5 (base64url): each 3 input bytes give 4 output chars.
+ */
+function base64Cores(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  const out: string[] = [];
+  for (let offset = 0; offset < 3; offset++) {
+    const padded = Buffer.concat([Buffer.alloc(offset), bytes]);
+    const whole = Math.floor(padded.length / 3) * 4;
+    const start = offset === 0 ? 0 : 4;
+    for (const encoding of ['base64', 'base64url'] as const) {
+      const core = padded.toString(encoding).slice(start, whole);
+      if (core.length >= MIN_CORE_LENGTH) out.push(core);
+    }
+  }
+  return out;
+}
+
+/** The last check: decode what looks encoded and look for a raw secret inside. */
+function hidesSecret(text: string, secrets: readonly string[]): boolean {
+  if (secrets.length === 0) return false;
+  const candidates: string[] = [];
+  if (text.includes('%') || text.includes('+')) {
+    try {
+      candidates.push(decodeURIComponent(text.replace(/\+/g, ' ')));
+    } catch {
+      // Not valid percent-encoding: nothing hidden that way.
+    }
+  }
+  for (const match of text.matchAll(BASE64_RUN)) {
+    const decoded = Buffer.from(match[0].replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
+    candidates.push(decoded);
+  }
+  return candidates.some((candidate) => secrets.some((secret) => candidate.includes(secret) || candidate.includes(Buffer.from(secret, 'utf8').toString('latin1'))));
+}
