@@ -1,0 +1,214 @@
+/**
+ * The HTTP server: Fastify with Zod validation, every endpoint file of `src/api/` discovered and mounted, one error
+ * body everywhere, request ids, authentication per route, the OpenAPI 3.1 document and its reference page, and the
+ * built console served at `/`. `buildServer` returns an unstarted Fastify instance; `src/app.ts` starts it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifyStatic from '@fastify/static';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { PlugboardError } from '../core/errors.ts';
+import type { AppContext } from '../context.ts';
+import { authenticate } from './authenticate.ts';
+import { errorBody, errorBodySchema, toPlugboardError } from './error-body.ts';
+import { isRouteDefinition, hasPermission, type AuthMode, type Principal, type RouteDefinition, type RouteRequest, type RouteSchema } from './route.ts';
+import { renderReferencePage } from './reference-page.ts';
+
+const API_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROUTE_FILE = /^(get|post|put|patch|delete|head|options)[A-Z][A-Za-z0-9]*\.ts$/;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** A mounted route, as the security tests enumerate them. */
+export interface MountedRoute {
+  file: string;
+  methods: string[];
+  url: string;
+  auth: AuthMode;
+  permission?: string;
+}
+
+/** Loads every route file of `src/api/` (sorted, so the OpenAPI document is stable). */
+export async function discoverRoutes(dir = API_DIR): Promise<Array<{ file: string; route: RouteDefinition }>> {
+  const files = (await readdir(dir)).filter((f) => ROUTE_FILE.test(f)).sort();
+  const routes: Array<{ file: string; route: RouteDefinition }> = [];
+  for (const file of files) {
+    const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as { default?: unknown };
+    if (!isRouteDefinition(mod.default)) throw new Error(`src/api/${file} must \`export default defineRoute({...})\``);
+    routes.push({ file, route: mod.default });
+  }
+  return routes;
+}
+
+const SECURITY: Record<Exclude<AuthMode, 'none'>, Array<Record<string, string[]>>> = {
+  org: [{ apiKey: [] }, { userOrganization: [] }],
+  element: [{ userElement: [] }],
+};
+
+function isBrowserNavigation(request: FastifyRequest): boolean {
+  return request.method === 'GET' && request.headers['sec-fetch-mode'] === 'navigate' && (request.headers.accept ?? '').includes('text/html');
+}
+
+export interface BuiltServer {
+  app: FastifyInstance;
+  routes: MountedRoute[];
+}
+
+export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
+  const { config } = ctx;
+  const app = Fastify({
+    loggerInstance: ctx.log as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    bodyLimit: config.bodyLimit,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('principal', null);
+
+  // Bodies of other types reach only routes that opt in (`anyContentType`); the rest answer 415 below.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => done(null, body));
+
+  const webIndex = path.join(config.webDir, 'index.html');
+  const hasConsole = existsSync(webIndex);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (ctx.shuttingDown) throw new PlugboardError('SHUTTING_DOWN', 'The server is shutting down; retry on another instance or after restart', { headers: { 'retry-after': '5' } });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
+  });
+
+  app.setErrorHandler((rawError, request, reply) => {
+    const { error, unexpected } = toPlugboardError(rawError, config.bodyLimit);
+    if (unexpected) request.log.error({ err: rawError, requestId: request.id }, 'unexpected error');
+    else if (error.status >= 500) request.log.warn({ code: error.code, requestId: request.id }, error.message);
+    for (const [name, value] of Object.entries(error.headers ?? {})) reply.header(name, value);
+    void reply.code(error.status).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(error, request.id, ctx.secrets)));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const accept = request.headers.accept ?? '';
+    if (hasConsole && request.method === 'GET' && accept.includes('text/html')) {
+      return reply.type('text/html; charset=utf-8').sendFile('index.html');
+    }
+    const error = new PlugboardError('ROUTE_NOT_FOUND', `No endpoint ${request.method} ${request.url.split('?')[0]}; the API reference is at /docs`);
+    return reply.code(404).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(error, request.id, ctx.secrets)));
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Plugboard API', version: PACKAGE_VERSION, description: 'Connect, call, re-authenticate and provably revoke third-party API connections.' },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer pb_...`' },
+          userOrganization: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`User <userSecret>, Organization <orgSecret>`' },
+          userElement: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`User <userSecret>, Element <instanceToken>`: calls scoped to one connection' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  if (hasConsole) {
+    await app.register(fastifyStatic, { root: config.webDir, prefix: '/', wildcard: false, index: ['index.html'] });
+  }
+
+  const discovered = await discoverRoutes();
+  const mounted: MountedRoute[] = [];
+  for (const { file, route } of discovered) {
+    mountRoute(app, ctx, route, hasConsole);
+    const entry: MountedRoute = { file, methods: Array.isArray(route.method) ? route.method : [route.method], url: route.url, auth: route.auth };
+    if (route.permission !== undefined) entry.permission = route.permission;
+    mounted.push(entry);
+  }
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const referencePage = renderReferencePage();
+  app.get('/docs', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'").send(referencePage));
+
+  return { app, routes: mounted };
+}
+
+function mountRoute(app: FastifyInstance, ctx: AppContext, route: RouteDefinition, hasConsole: boolean): void {
+  const schema: RouteSchema & Record<string, unknown> = {
+    ...route.schema,
+    response: { ...errorResponses(route.auth), ...route.schema.response },
+  };
+  if (route.summary !== undefined) schema.summary = route.summary;
+  if (route.description !== undefined) schema.description = route.description;
+  if (route.tags !== undefined) schema.tags = route.tags;
+  if (route.hidden === true) schema.hide = true;
+  if (route.auth !== 'none') schema.security = SECURITY[route.auth];
+
+  app.route({
+    method: route.method,
+    url: route.url,
+    schema,
+    ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
+    onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+      if (route.auth === 'none') return;
+      // A browser reloading a console page whose path is also an API path gets the console, not a 401.
+      if (hasConsole && request.headers.authorization === undefined && isBrowserNavigation(request)) {
+        await reply.type('text/html; charset=utf-8').sendFile('index.html');
+        return reply;
+      }
+      const principal = await authenticate(ctx, request.headers.authorization, route.auth);
+      if (route.permission !== undefined && !hasPermission(principal, route.permission)) {
+        throw new PlugboardError('FORBIDDEN', `This call needs the permission ${route.permission}, which these credentials do not have`);
+      }
+      request.principal = principal;
+    },
+    preValidation: async (request: FastifyRequest) => {
+      if (route.anyContentType === true || request.body === undefined) return;
+      if (Buffer.isBuffer(request.body)) {
+        throw new PlugboardError('UNSUPPORTED_MEDIA_TYPE', `This endpoint accepts only application/json request bodies, got ${request.headers['content-type'] ?? 'no Content-Type'}`);
+      }
+    },
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const routeRequest: RouteRequest<RouteSchema, AuthMode> = {
+        params: request.params,
+        query: request.query,
+        body: request.body,
+        headers: request.headers,
+        principal: request.principal as never,
+        ctx,
+        id: request.id,
+        log: request.log as unknown as RouteRequest<RouteSchema, AuthMode>['log'],
+        raw: request,
+      };
+      const result = await route.handler(routeRequest as never, reply);
+      if (result === reply || reply.sent) return reply;
+      return result;
+    },
+  });
+}
+
+function errorResponses(auth: AuthMode): Record<number, typeof errorBodySchema> {
+  const responses: Record<number, typeof errorBodySchema> = { 400: errorBodySchema, 500: errorBodySchema };
+  if (auth !== 'none') {
+    responses[401] = errorBodySchema;
+    responses[403] = errorBodySchema;
+    responses[404] = errorBodySchema;
+  }
+  return responses;
+}

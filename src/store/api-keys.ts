@@ -1,0 +1,72 @@
+/**
+ * API keys of an organization. A key is `pb_<lookup>_<secret>`: it is shown once at creation and stored as a
+ * SHA-256 hash; the lookup finds the row and the hash is compared in constant time. Each key carries its own
+ * permissions (a subset of what its creator may do) and is revoked by setting `revoked_at`, never deleted, so
+ * listings keep the history of who had access.
+ */
+import type { Kysely } from 'kysely';
+import { issueCredential } from '../crypto/secret-hash.ts';
+import { newId } from '../crypto/random.ts';
+import { isPermission, type Permission } from '../core/permissions.ts';
+import type { ApiKeyTable, Database } from './schema.ts';
+
+export interface ApiKey {
+  id: string;
+  orgId: string;
+  userId: string;
+  name: string;
+  /** Public prefix of the key (`pb_<lookup>_...`), safe to show. */
+  prefix: string;
+  permissions: Permission[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+function toApiKey(row: ApiKeyTable): ApiKey {
+  const permissions = (JSON.parse(row.permissions) as string[]).filter(isPermission);
+  return {
+    id: row.id, orgId: row.org_id, userId: row.user_id, name: row.name, prefix: `pb_${row.lookup}`, permissions,
+    createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
+  };
+}
+
+export async function createApiKey(
+  db: Kysely<Database>,
+  orgId: string,
+  input: { userId: string; name: string; permissions: readonly Permission[] },
+): Promise<{ apiKey: ApiKey; secret: string }> {
+  const credential = issueCredential('pb');
+  const row: ApiKeyTable = {
+    id: newId(), org_id: orgId, user_id: input.userId, name: input.name, lookup: credential.lookup, secret_hash: credential.hash,
+    permissions: JSON.stringify([...new Set(input.permissions)]), created_at: new Date().toISOString(), last_used_at: null, revoked_at: null,
+  };
+  await db.insertInto('api_keys').values(row).execute();
+  return { apiKey: toApiKey(row), secret: credential.value };
+}
+
+export async function listApiKeys(db: Kysely<Database>, orgId: string): Promise<ApiKey[]> {
+  const rows = await db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).orderBy('created_at').orderBy('id').execute();
+  return rows.map(toApiKey);
+}
+
+export async function getApiKey(db: Kysely<Database>, orgId: string, id: string): Promise<ApiKey | undefined> {
+  const row = await db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  return row === undefined ? undefined : toApiKey(row);
+}
+
+/** Revokes a key of `orgId`; returns it, or undefined when the organization has no such key. Idempotent. */
+export async function revokeApiKey(db: Kysely<Database>, orgId: string, id: string, now = new Date()): Promise<ApiKey | undefined> {
+  await db.updateTable('api_keys').set({ revoked_at: now.toISOString() }).where('org_id', '=', orgId).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  return getApiKey(db, orgId, id);
+}
+
+/** Authentication only: the key behind a lookup, with its hash for the constant-time comparison. */
+export async function findApiKeyCredential(db: Kysely<Database>, lookup: string): Promise<(ApiKey & { secretHash: string }) | undefined> {
+  const row = await db.selectFrom('api_keys').selectAll().where('lookup', '=', lookup).executeTakeFirst();
+  return row === undefined ? undefined : { ...toApiKey(row), secretHash: row.secret_hash };
+}
+
+export async function touchApiKey(db: Kysely<Database>, orgId: string, id: string, at: Date): Promise<void> {
+  await db.updateTable('api_keys').set({ last_used_at: at.toISOString() }).where('org_id', '=', orgId).where('id', '=', id).execute();
+}
