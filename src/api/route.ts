@@ -72,6 +72,8 @@ export interface RouteDefinition<S extends RouteSchema = RouteSchema, A extends 
   anyContentType?: boolean;
   /** Override of the global body limit, in bytes. */
   bodyLimit?: number;
+  /** Leave the request body unread: the handler streams `raw.raw` itself (the proxy routes). No parser, no body limit. */
+  streamBody?: boolean;
   /** Leave the route out of the OpenAPI document. */
   hidden?: boolean;
   schema: S;

@@ -19,7 +19,7 @@ import { isRouteDefinition, hasPermission, type AuthMode, type Principal, type R
 import { renderReferencePage } from './reference-page.ts';
 
 const API_DIR = path.dirname(fileURLToPath(import.meta.url));
-const ROUTE_FILE = /^(get|post|put|patch|delete|head|options)[A-Z][A-Za-z0-9]*\.ts$/;
+const ROUTE_FILE = /^(get|post|put|patch|delete|head|options|any)[A-Z][A-Za-z0-9]*\.ts$/;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -135,8 +135,15 @@ export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
 
   const discovered = await discoverRoutes();
   const mounted: MountedRoute[] = [];
+  // Streaming routes (the proxy) live in their own scope whose only content-type parser leaves the body unread.
+  const streamed = discovered.filter(({ route }) => route.streamBody === true);
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req: FastifyRequest, payload: unknown, done: (err: Error | null, body?: unknown) => void) => done(null, payload));
+    for (const { route } of streamed) mountRoute(scope, ctx, route, hasConsole);
+  });
   for (const { file, route } of discovered) {
-    mountRoute(app, ctx, route, hasConsole);
+    if (route.streamBody !== true) mountRoute(app, ctx, route, hasConsole);
     const entry: MountedRoute = { file, methods: Array.isArray(route.method) ? route.method : [route.method], url: route.url, auth: route.auth };
     if (route.permission !== undefined) entry.permission = route.permission;
     mounted.push(entry);
