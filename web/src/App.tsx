@@ -4,6 +4,7 @@
  * navigation so keyboard and screen-reader users land on the new content.
  */
 import { useEffect, useState } from 'react';
+import { BrandMark } from './components.tsx';
 import { onUnauthenticated } from './api.ts';
 import { OAUTH_DONE_MESSAGE, OAUTH_POPUP_NAME } from './connect.ts';
 import { href, useRoute } from './router.ts';
@@ -153,7 +154,7 @@ function Console() {
       </a>
       <header className="topbar">
         <a className="brand" href={href(['connectors'])}>
-          <span className="brand-mark" aria-hidden="true">⏚</span> Plugboard
+          <BrandMark /> Plugboard
         </a>
         <nav aria-label="Main">
           <ul>

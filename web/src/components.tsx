@@ -252,3 +252,15 @@ export function PageHeader({ title, children, lead }: { title: string; children?
     </div>
   );
 }
+
+/** The Plugboard mark: a plug socket drawn in SVG (no icon font or image download). */
+export function BrandMark() {
+  return (
+    <svg className="brand-mark" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">
+      <rect x="2" y="2" width="20" height="20" rx="6" fill="currentColor" />
+      <circle cx="8.5" cy="10" r="2" fill="var(--surface)" />
+      <circle cx="15.5" cy="10" r="2" fill="var(--surface)" />
+      <rect x="10" y="15" width="4" height="3" rx="1" fill="var(--surface)" />
+    </svg>
+  );
+}

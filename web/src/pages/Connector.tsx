@@ -4,7 +4,7 @@
  */
 import { api } from '../api.ts';
 import { Async, ExternalLink, PageHeader, Pill, Row, useApi } from '../components.tsx';
-import { CardList, FlowView } from '../flowView.tsx';
+import { FlowView } from '../flowView.tsx';
 import { authFields, authType, authTypeLabel, configurationFields, flowsOf, isAuthorizationCode, oauthSetting, revocationLabel, revocationStyle, unregisterUrl } from '../model.ts';
 import type { Element } from '../model.ts';
 import { href } from '../router.ts';
@@ -20,13 +20,10 @@ function Revocation({ element }: { element: Element }) {
         {element.revocation?.confirmed === false ? <span className="pill pill-warn">unconfirmed</span> : null}
       </p>
       {style.kind === 'flow' ? (
-        <>
-          <p>
-            Deleting a connection, testing a revocation or erasing a person's data runs the <code>{style.flow.name}</code>{' '}
-            flow; its cards:
-          </p>
-          <CardList cards={style.flow.cards ?? []} label={`Cards of ${style.flow.name}`} />
-        </>
+        <p>
+          Deleting a connection, testing a revocation or erasing a person's data runs the <code>{style.flow.name}</code> flow
+          ({(style.flow.cards ?? []).length} cards, listed under Flows below).
+        </p>
       ) : null}
       {style.kind === 'rfc7009' ? (
         <p>

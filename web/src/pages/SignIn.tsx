@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { ApiError, request } from '../api.ts';
-import { ErrorPanel, toApiError } from '../components.tsx';
+import { BrandMark, ErrorPanel, toApiError } from '../components.tsx';
 import { storeApiKey } from '../session.ts';
 
 export function SignIn({ onSignedIn, expired }: { onSignedIn: () => void; expired: boolean }) {
@@ -38,7 +38,7 @@ export function SignIn({ onSignedIn, expired }: { onSignedIn: () => void; expire
     <main className="signin" id="main">
       <form className="card signin-card" onSubmit={submit} noValidate>
         <h1 tabIndex={-1} data-page-title>
-          <span className="brand-mark" aria-hidden="true">⏚</span> Plugboard console
+          <BrandMark /> Plugboard console
         </h1>
         <p className="lead">Sign in with an organization API key.</p>
         {expired ? (
