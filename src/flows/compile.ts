@@ -521,7 +521,7 @@ function compileCallFlow(
   if (target === undefined) {
     errors.push({ path: `${where}.flow`, message: `no flow named '${card.flow}' in this connector${didYouMean(card.flow, signatures.keys())}` });
   } else if (target.kind !== 'helper') {
-    errors.push({ path: `${where}.flow`, message: `Call Flow can only call helper flows; '${card.flow}' is a ${target.kind} flow` });
+    errors.push({ path: `${where}.flow`, message: `Call Flow can only call helper flows; '${card.flow}' is of kind ${target.kind}` });
   } else {
     ctx.calls.push({ target: card.flow, location: `${where}.flow` });
   }
