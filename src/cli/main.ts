@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * The `plugboard` command line. Each file in `commands/` exports `register(program)` and is discovered here, so a
+ * command group is added by adding one file. Commands other than `start` are thin clients of the REST API
+ * (see client.ts). Errors print one clear line to stderr and exit with status 1, never a stack trace.
+ */
+import { readdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+
+const COMMANDS_DIR = fileURLToPath(new URL('./commands/', import.meta.url));
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command('plugboard')
+    .description('Plugboard: connect, call, re-authenticate and provably revoke third-party API connections')
+    .version(PACKAGE.version)
+    .showHelpAfterError()
+    .exitOverride();
+  const files = (await readdir(COMMANDS_DIR)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
+  for (const file of files) {
+    const mod = (await import(pathToFileURL(path.join(COMMANDS_DIR, file)).href)) as { register?: (program: Command) => void };
+    if (typeof mod.register !== 'function') throw new Error(`src/cli/commands/${file} must export register(program)`);
+    mod.register(program);
+  }
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = await buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit with code 0; commander already printed the message for usage errors.
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`plugboard: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main(process.argv);
+}
