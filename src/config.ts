@@ -35,6 +35,10 @@ export interface Config {
   sandbox: { enabled: boolean; host: string; port: number };
   /** Folder of the built web console, served at `/` when it exists. */
   webDir: string;
+  /** Webhook delivery. `allowPrivateTargets` is the loud opt-in to loopback/private receivers (on-premises, tests). */
+  webhooks: { allowPrivateTargets: boolean };
+  /** The connection health checker: how often it runs, when a connection counts as idle, when it gets disabled. */
+  health: { enabled: boolean; intervalMs: number; idleMs: number; refreshFailureLimit: number };
 }
 
 export type ConfigOverrides = Partial<Omit<Config, 'sandbox'>> & { sandbox?: Partial<Config['sandbox']> };
@@ -58,6 +62,11 @@ export const ENVIRONMENT = [
   { name: 'SANDBOX_PORT', flag: '--sandbox-port', default: '8081', meaning: 'Port of the sandbox provider.' },
   { name: 'SANDBOX_HOST', flag: '(none)', default: '127.0.0.1', meaning: 'Interface of the sandbox provider.' },
   { name: 'PLUGBOARD_WEB_DIR', flag: '(none)', default: './web/dist', meaning: 'Built console served at / (skipped when the folder does not exist).' },
+  { name: 'PLUGBOARD_WEBHOOKS_ALLOW_PRIVATE_TARGETS', flag: '(none)', default: 'off', meaning: 'Deliver webhooks to loopback and private-network receivers (on-premises or local testing only).' },
+  { name: 'PLUGBOARD_HEALTH_CHECK', flag: '(none)', default: 'on', meaning: 'Run the periodic connection health check (on/off).' },
+  { name: 'PLUGBOARD_HEALTH_INTERVAL_MS', flag: '(none)', default: '300000', meaning: 'Mean time between health-check rounds (jittered by +-20%).' },
+  { name: 'PLUGBOARD_HEALTH_IDLE_MS', flag: '(none)', default: '3600000', meaning: 'A connection not called for this long gets its authping run by the health check.' },
+  { name: 'PLUGBOARD_REFRESH_FAILURE_LIMIT', flag: '(none)', default: '5', meaning: 'Consecutive failed token refreshes after which a connection is disabled (event instance.disabled).' },
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -131,6 +140,13 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       port: overrides.sandbox?.port ?? integer('SANDBOX_PORT', 8081, 0, 65535),
     },
     webDir: path.resolve(overrides.webDir ?? text('PLUGBOARD_WEB_DIR') ?? './web/dist'),
+    webhooks: overrides.webhooks ?? { allowPrivateTargets: onOff('PLUGBOARD_WEBHOOKS_ALLOW_PRIVATE_TARGETS', false) },
+    health: overrides.health ?? {
+      enabled: onOff('PLUGBOARD_HEALTH_CHECK', true),
+      intervalMs: integer('PLUGBOARD_HEALTH_INTERVAL_MS', 300_000, 1_000, 86_400_000),
+      idleMs: integer('PLUGBOARD_HEALTH_IDLE_MS', 3_600_000, 0, 30 * 86_400_000),
+      refreshFailureLimit: integer('PLUGBOARD_REFRESH_FAILURE_LIMIT', 5, 1, 1000),
+    },
   };
   if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;
   if (masterKey !== undefined) config.masterKey = masterKey;
