@@ -59,6 +59,7 @@ export const AUTH_FIELDS: Readonly<Record<string, ValueType>> = Object.freeze({
   username: 'text',
   password: 'text',
   apiKey: 'text',
+  clientBasicAuth: 'text',
   baseUrl: 'text',
   configuration: 'object',
 });

@@ -37,7 +37,7 @@ import type { CardNode, CompiledConnectorFlows, CompiledFlow } from './tree.ts';
 import { undiciTransport, type HttpTransport } from './transport.ts';
 
 /** The auth object fields whose values come from the vault; they are always redacted from history. */
-export const SECRET_AUTH_FIELDS = ['accessToken', 'refreshToken', 'clientSecret', 'password', 'apiKey'] as const;
+export const SECRET_AUTH_FIELDS = ['accessToken', 'refreshToken', 'clientSecret', 'password', 'apiKey', 'clientBasicAuth'] as const;
 
 export interface RunOptions {
   inputs?: Record<string, unknown>;
@@ -68,6 +68,17 @@ export interface RunResult {
 let defaultTransport: HttpTransport | undefined;
 
 /**
+ * Derives `auth.clientBasicAuth` from the OAuth app's client id and secret, so revoke flows of providers that demand
+ * `client_secret_basic` can send `Basic {{auth.clientBasicAuth}}` (flows have no base64 card).
+ * @see RFC 6749 §2.3.1: id and secret are form-urlencoded, joined by ':' and base64-encoded (RFC 7617 §2).
+ */
+function withClientBasicAuth(auth: Record<string, unknown>): Record<string, unknown> {
+  if (typeof auth.clientId !== 'string' || typeof auth.clientSecret !== 'string' || auth.clientBasicAuth !== undefined) return auth;
+  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
+  return { ...auth, clientBasicAuth: Buffer.from(`${encode(auth.clientId)}:${encode(auth.clientSecret)}`).toString('base64') };
+}
+
+/**
  * Run one flow of a compiled connector. Throws NOT_FOUND for an unknown flow and VALIDATION_FAILED for bad inputs
  * (caller mistakes); everything that goes wrong while running is returned as `status: 'failed'` with the error.
  */
@@ -78,7 +89,7 @@ export async function runFlow(compiled: CompiledConnectorFlows, flowName: string
   }
   const inputs = checkInputs(flow, options.inputs ?? {});
   const limits: FlowLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const auth = options.auth ?? {};
+  const auth = withClientBasicAuth(options.auth ?? {});
   const executionId = `exe_${randomUUID().replaceAll('-', '')}`;
   const startedAt = performance.now();
   const startedAtEpoch = Date.now();
