@@ -49,9 +49,7 @@ export function createRedactor(secrets: Iterable<unknown>): Redactor {
     if (!active || text === '' || text === REDACTED) return text;
     if (exact.has(text)) return REDACTED;
     let out = text;
-    for (const variant of literals) {
-      if (out.includes(variant)) out = out.split(variant).join(REDACTED);
-    }
+    // Base64 runs first, so a match replaces the whole encoded run (`Basic base64(id:secret)`), not just a part.
     for (const core of coreList) {
       let index = out.indexOf(core);
       while (index !== -1) {
@@ -62,6 +60,9 @@ export function createRedactor(secrets: Iterable<unknown>): Redactor {
         out = out.slice(0, start) + REDACTED + out.slice(end);
         index = out.indexOf(core, start + REDACTED.length);
       }
+    }
+    for (const variant of literals) {
+      if (out.includes(variant)) out = out.split(variant).join(REDACTED);
     }
     return hidesSecret(out, rawList) ? REDACTED : out;
   };
