@@ -16,6 +16,7 @@ export class SandboxInputError extends Error {
   readonly status: number;
   constructor(path: string, message: string, status = 400) {
     super(`${path}: ${message}`);
+    this.name = 'SandboxInputError';
     this.path = path;
     this.status = status;
   }
