@@ -187,7 +187,8 @@ function mountRoute(app: FastifyInstance, ctx: AppContext, route: RouteDefinitio
     },
     preValidation: async (request: FastifyRequest) => {
       if (route.anyContentType === true || request.body === undefined) return;
-      if (Buffer.isBuffer(request.body)) {
+      const type = request.headers['content-type'];
+      if (Buffer.isBuffer(request.body) || (type !== undefined && !/^application\/([\w.+-]*\+)?json\b/i.test(type))) {
         throw new PlugboardError('UNSUPPORTED_MEDIA_TYPE', `This endpoint accepts only application/json request bodies, got ${request.headers['content-type'] ?? 'no Content-Type'}`);
       }
     },
