@@ -24,6 +24,7 @@ import { clientCredentialsGrant, exchangeCode, type OAuthClientCredentials, type
 import { providerFromConnector, fillTemplate } from './provider.ts';
 import { resolveConnector, resolveOAuthClient } from './resolve.ts';
 import { withConnectionLock } from './lock.ts';
+import { authpingConnection } from './authping.ts';
 
 export interface InstanceContext {
   store: { db: Kysely<Database> };
@@ -271,7 +272,8 @@ export async function createInstance(ctx: InstanceContext, orgId: string, input:
     now,
   }, credentials.secrets);
   await recordEvent(ctx.store.db, orgId, { type: 'instance.created', instanceId: id, data: { element: def.key, authType: def.auth.type, ...(input.tokens !== undefined ? { imported: true } : {}) } });
-  const [view] = await instanceViews(ctx, orgId, [row]);
+  await authpingConnection(ctx, def, row);
+  const [view] = await instanceViews(ctx, orgId, [await requireConnection(ctx.store.db, orgId, id)]);
   return { ...view, token: token.value };
 }
 
@@ -318,6 +320,7 @@ export async function patchInstance(ctx: InstanceContext, orgId: string, instanc
           last_authenticated_at: now,
         }, { ...cleared, ...credentials.secrets, ...keepClient }, now);
         await recordEvent(ctx.store.db, orgId, { type: 'instance.reauthenticated', instanceId, data: change.data });
+        await authpingConnection(ctx, def, await requireConnection(ctx.store.db, orgId, instanceId));
       });
     }
   }
