@@ -1,12 +1,13 @@
 /**
- * The built-in connector catalogue: every definition in the repository's `connectors/` directory, loaded and validated
- * once per process and, when a flow compiler is supplied, compiled once. A bad built-in file is reported (with its
+ * The built-in connector catalogue: every definition in the repository's `connectors/` directory, loaded, validated
+ * and compiled by the flow engine once per process. A bad built-in file is reported (with its
  * located error) and left out; it never takes the good ones down. Private connectors deployed by an organization are
  * resolved by `getConnector` in `resolve.ts`, which consults this catalogue for the built-ins.
  */
 
 import { fileURLToPath } from 'node:url';
 import { PlugboardError } from '../core/errors.ts';
+import { compileConnectorFlows, type CompiledConnectorFlows } from '../flows/index.ts';
 import { loadConnectorDirectory, problemsToError } from './load.ts';
 import type { ConnectorDefinition } from './schema.ts';
 
@@ -71,17 +72,14 @@ export async function loadCatalogue<Compiled = unknown>(options: LoadBuiltinOpti
   return Object.freeze({ entries: Object.freeze(entries), errors: Object.freeze(failures), get: (key: string) => byKey.get(key) });
 }
 
-let builtins: Promise<BuiltinCatalogue> | undefined;
-let builtinCompiler: FlowCompiler<unknown> | undefined;
+/** Compiles a definition's flows with the flow engine (cached by the engine; throws FLOW_COMPILE_FAILED, located). */
+export const compileFlows: FlowCompiler<CompiledConnectorFlows> = (definition, file) =>
+  compileConnectorFlows(definition.flows, { file, connectorKey: definition.key });
 
-/** Sets the flow compiler used for the process-wide built-in catalogue; call before the first `builtinCatalogue()`. */
-export function useFlowCompiler(compile: FlowCompiler<unknown>): void {
-  if (builtinCompiler !== compile) builtins = undefined;
-  builtinCompiler = compile;
-}
+let builtins: Promise<BuiltinCatalogue<CompiledConnectorFlows>> | undefined;
 
-/** The process-wide built-in catalogue, loaded once on first use. */
-export function builtinCatalogue(): Promise<BuiltinCatalogue> {
-  builtins ??= loadCatalogue(builtinCompiler ? { compile: builtinCompiler } : {});
+/** The process-wide built-in catalogue, loaded and compiled once on first use. */
+export function builtinCatalogue(): Promise<BuiltinCatalogue<CompiledConnectorFlows>> {
+  builtins ??= loadCatalogue({ compile: compileFlows });
   return builtins;
 }

@@ -65,3 +65,13 @@ test('the process-wide catalogue is loaded once', async () => {
   const catalogue = await builtinCatalogue();
   assert.ok(Object.isFrozen(catalogue.entries));
 });
+
+test('every built-in connector compiles, has an httpHelper and a revoke flow', async () => {
+  const catalogue = await builtinCatalogue();
+  assert.deepEqual(catalogue.errors.map((e) => [e.message, e.details]), []);
+  for (const entry of catalogue.entries) {
+    assert.ok(entry.compiled, entry.key);
+    assert.ok(Object.hasOwn(entry.compiled.flows, 'httpHelper'), `${entry.key} lacks httpHelper`);
+    assert.ok(entry.compiled.revoke, `${entry.key} lacks a revoke flow`);
+  }
+});
