@@ -50,7 +50,7 @@ describe('compileConnectorFlows: the happy path', () => {
     assert.ok(Object.isFrozen(compiled));
     assert.ok(Object.isFrozen(compiled.flows._revoke.cards[0]));
     assert.throws(() => {
-      (compiled.flows._revoke.cards as CardDef[]).push({ type: 'return' });
+      (compiled.flows._revoke.cards as unknown as unknown[]).push({ kind: "return" });
     }, TypeError);
     assert.equal(compiled.flows._revoke.cards[0].kind, 'ifError');
     assert.equal(compiled.flows._revoke.location, `${FILE}#flows[_revoke]`);
@@ -86,7 +86,7 @@ describe('compileConnectorFlows: shape errors from the schema', () => {
 
   it('rejects a misspelled card field (strict objects)', () => {
     const flows = revokeWith((flow) => {
-      (flow.cards[1] as Record<string, unknown>).comparision = 'equal';
+      (flow.cards[1] as unknown as Record<string, unknown>).comparision = 'equal';
     });
     expectError(flows, `${FILE}#flows[_revoke].cards[check]`, /comparision/);
   });
