@@ -10,6 +10,7 @@ import type { Database } from '../store/schema.ts';
 import type { Vault } from '../crypto/vault.ts';
 import { newId } from '../crypto/random.ts';
 import { generateSigningSecret } from './signature.ts';
+import { PlugboardError } from '../core/errors.ts';
 
 export interface WebhookTable {
   id: string;
@@ -277,7 +278,7 @@ export function encodeCursor(time: string, id: string): string {
   return Buffer.from(JSON.stringify([time, id])).toString('base64url');
 }
 
-/** Decodes a cursor made by `encodeCursor`; throws a RangeError the route turns into a 400. */
+/** Decodes a cursor made by `encodeCursor`; anything else is a 400 naming the query parameter. */
 export function decodeCursor(cursor: string): [string, string] {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
@@ -285,7 +286,9 @@ export function decodeCursor(cursor: string): [string, string] {
   } catch {
     // fall through to the error below
   }
-  throw new RangeError('The cursor is not one this API returned; pass nextCursor from the previous page unchanged.');
+  throw new PlugboardError('VALIDATION_FAILED', 'The cursor is not one this server issued.', {
+    details: [{ path: 'query.cursor', message: 'expected the nextCursor value of a previous page, unchanged' }],
+  });
 }
 
 export async function readCursor(db: WebhookDb, name: string): Promise<{ occurredAt: string; eventId: string } | null> {

@@ -3,6 +3,8 @@
  * outbox: a dispatcher reads events after `webhook_cursor`, writes one `webhook_deliveries` row per matching webhook
  * (unique per webhook and event, so two processes scanning the same events deliver once) and hands each row to the
  * job queue. The signing secret is a vault envelope sealed to its webhook row; it is shown once at creation.
+ * `connection_health` holds what the proxy and the health checker know about each connection's use: when it was last
+ * called, last checked, and why it was disabled (the reason the checker gives after repeated refresh failures).
  */
 import type { Kysely } from 'kysely';
 
@@ -48,4 +50,17 @@ export async function up(db: Kysely<any>, _dialect: 'sqlite' | 'postgres'): Prom
     .addColumn('event_id', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute();
+
+  await db.schema
+    .createTable('connection_health')
+    .addColumn('connection_id', 'text', (c) => c.primaryKey().references('connections.id').onDelete('cascade'))
+    .addColumn('org_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
+    .addColumn('last_used_at', 'text')
+    .addColumn('last_checked_at', 'text')
+    .addColumn('last_check_ok', 'integer')
+    .addColumn('last_check_message', 'text')
+    .addColumn('disabled_reason', 'text')
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('connection_health_org_idx').on('connection_health').columns(['org_id', 'last_used_at']).execute();
 }
