@@ -1,0 +1,119 @@
+/**
+ * Binds the forwarding core to a stored connection: where to send (the connector's base URL or the connection's
+ * override, the connector's credential placement and its explicit insecure-target opt-ins) and the credential
+ * operations (fresh token, refresh after a 401, invalid/valid marks). Token refresh goes through the connections
+ * area's `getFreshAccessToken`, which takes the per-connection lock, so one refresh happens at a time per connection
+ * across processes and a caller that waited for the lock reuses the token the holder obtained.
+ */
+
+import { PlugboardError, isPlugboardError } from '../core/errors.ts';
+import { assertUsable } from '../core/connection.ts';
+import { requireConnection, openSecret, stateOf, type ConnectionRow, type SecretSealer } from '../store/connections.ts';
+import { applyConnectionAction, getFreshAccessToken } from '../auth/tokens.ts';
+import { resolveConnector } from '../auth/resolve.ts';
+import { baseUrlOf } from '../auth/provider.ts';
+import type { ConnectorDefinition } from '../connectors/schema.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import type { ConnectionCredentials, ProxyCredential, ProxyTarget, RefreshOutcome } from './forward.ts';
+
+export interface ProxyContext {
+  store: { db: Kysely<Database> };
+  vault: SecretSealer;
+}
+
+export interface ProxyConnection {
+  row: ConnectionRow;
+  connector: ConnectorDefinition;
+  target: ProxyTarget;
+  credentials: ConnectionCredentials;
+}
+
+function missingCredential(instanceId: string, what: string): PlugboardError {
+  return new PlugboardError('INVALID_ACCESS_TOKEN', `Instance ${instanceId} holds no ${what}; re-authenticate it with PATCH /instances/{id}.`);
+}
+
+/** Loads a connection for a proxied call: 404 when not in this organization, 409 when disabled or revoked. */
+export async function openProxyConnection(ctx: ProxyContext, orgId: string, instanceId: string): Promise<ProxyConnection> {
+  const row = await requireConnection(ctx.store.db, orgId, instanceId);
+  assertUsable(stateOf(row));
+  const connector = await resolveConnector(ctx, orgId, row.element_key);
+  const configuration = JSON.parse(row.configuration) as Record<string, unknown>;
+  const insecure = connector.dangerouslyAllowInsecureTargets;
+  const target: ProxyTarget = {
+    baseUrl: baseUrlOf(connector, configuration, row.base_url),
+    placement: connector.auth.apply,
+    policy: { allowPrivateTargets: insecure.privateNetwork },
+    allowPlainHttp: insecure.plainHttp,
+  };
+  return { row, connector, target, credentials: credentialsOf(ctx, row) };
+}
+
+function credentialsOf(ctx: ProxyContext, row: ConnectionRow): ConnectionCredentials {
+  const orgId = row.org_id;
+  const instanceId = row.id;
+  let knownValid = row.valid === 1;
+  const setState = async (kind: 'invalidate' | 'validate', reason: string) => {
+    const fresh = await requireConnection(ctx.store.db, orgId, instanceId);
+    // A connection revoked or re-authenticated meanwhile is left as it is.
+    if (fresh.revoked === 1) return;
+    await applyConnectionAction(ctx, fresh, kind === 'invalidate' ? { kind: 'invalidate', reason } : { kind: 'validate' });
+  };
+  const common = {
+    async markInvalid(reason: string) {
+      knownValid = false;
+      await setState('invalidate', reason);
+    },
+    async markValid() {
+      if (knownValid) return;
+      knownValid = true;
+      await setState('validate', '');
+    },
+  };
+
+  if (row.auth_type === 'oauth2_authorization_code' || row.auth_type === 'oauth2_client_credentials') {
+    return {
+      ...common,
+      async current(): Promise<ProxyCredential> {
+        const token = await getFreshAccessToken(ctx, orgId, instanceId);
+        return { kind: 'token', value: token.accessToken };
+      },
+      async refreshAfterRejection(rejected: ProxyCredential): Promise<RefreshOutcome> {
+        const rejectedAccessToken = rejected.kind === 'token' ? rejected.value : undefined;
+        try {
+          const token = await getFreshAccessToken(ctx, orgId, instanceId, rejectedAccessToken === undefined ? {} : { rejectedAccessToken });
+          return { ok: true, credential: { kind: 'token', value: token.accessToken } };
+        } catch (error) {
+          // The connections area turns invalid_grant (and "no refresh token") into INVALID_ACCESS_TOKEN.
+          if (isPlugboardError(error) && error.code === 'INVALID_ACCESS_TOKEN') return { ok: false, reason: 'invalid_grant', message: error.message };
+          throw error;
+        }
+      },
+    };
+  }
+  if (row.auth_type === 'basic') {
+    return {
+      ...common,
+      async current(): Promise<ProxyCredential> {
+        const username = openSecret(ctx.vault, row, 'username');
+        const password = openSecret(ctx.vault, row, 'password');
+        if (username === null || password === null) throw missingCredential(instanceId, 'username and password');
+        return { kind: 'basic', username, password };
+      },
+      async refreshAfterRejection(): Promise<RefreshOutcome> {
+        return { ok: false, reason: 'not_refreshable', message: 'basic credentials cannot be refreshed' };
+      },
+    };
+  }
+  return {
+    ...common,
+    async current(): Promise<ProxyCredential> {
+      const apiKey = openSecret(ctx.vault, row, 'api_key');
+      if (apiKey === null) throw missingCredential(instanceId, 'API key');
+      return { kind: 'token', value: apiKey };
+    },
+    async refreshAfterRejection(): Promise<RefreshOutcome> {
+      return { ok: false, reason: 'not_refreshable', message: 'an API key cannot be refreshed' };
+    },
+  };
+}
