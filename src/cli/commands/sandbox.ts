@@ -56,9 +56,19 @@ async function callAdmin(flags: AdminFlags, method: 'GET' | 'PUT' | 'DELETE', pa
   return parsed;
 }
 
-function run(action: () => Promise<void>): Promise<void> {
-  return action().catch((err: unknown) => {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+/** Where a command prints: commander's configured output (so embedding programs and tests can capture it). */
+function printer(cmd: Command): { out: (s: string) => void; err: (s: string) => void } {
+  const o = cmd.configureOutput();
+  return {
+    out: (s) => (o.writeOut ? o.writeOut(s) : void process.stdout.write(s)),
+    err: (s) => (o.writeErr ? o.writeErr(s) : void process.stderr.write(s)),
+  };
+}
+
+function run(cmd: Command, action: (print: (s: string) => void) => Promise<void>): Promise<void> {
+  const p = printer(cmd);
+  return action(p.out).catch((err: unknown) => {
+    p.err(`error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   });
 }
@@ -120,11 +130,11 @@ export function register(program: Command): void {
     .option('--auto-approve', 'approve every authorization request without the consent page')
     .option('--admin-token <token>', 'require this bearer token on the admin API')
     .option('--json', 'print the start-up line as JSON')
-    .action((opts: { port: number; host: string; autoApprove?: boolean; adminToken?: string; json?: boolean }) =>
-      run(async () => {
+    .action((opts: { port: number; host: string; autoApprove?: boolean; adminToken?: string; json?: boolean }, cmd: Command) =>
+      run(cmd, async (print) => {
         const sb = await startSandbox({ port: opts.port, host: opts.host, autoApprove: opts.autoApprove ?? false, adminToken: opts.adminToken });
-        if (opts.json) process.stdout.write(JSON.stringify({ url: sb.url, issuer: sb.issuer, adminTokenRequired: sb.adminToken !== null }) + '\n');
-        else process.stdout.write(`sandbox provider listening on ${sb.url} (metadata: ${sb.url}/.well-known/oauth-authorization-server); Ctrl-C to stop\n`);
+        if (opts.json) print(JSON.stringify({ url: sb.url, issuer: sb.issuer, adminTokenRequired: sb.adminToken !== null }) + '\n');
+        else print(`sandbox provider listening on ${sb.url} (metadata: ${sb.url}/.well-known/oauth-authorization-server); Ctrl-C to stop\n`);
         await new Promise<void>((resolve) => {
           const stop = (): void => {
             process.off('SIGINT', stop);
@@ -152,50 +162,50 @@ export function register(program: Command): void {
       .option('--every <n>', 'only every Nth call', intArg('--every', 1, 1000000))
       .option('--times <n>', 'only the next N hits, then clear', intArg('--times', 1, 1000000)),
   ).action((endpoint: string, _flags: FaultFlags, cmd: Command) =>
-    run(async () => {
+    run(cmd, async (print) => {
       const flags = cmd.optsWithGlobals<FaultFlags>();
       const spec = faultFromFlags(flags);
       const out = (await callAdmin(flags, 'PUT', `/faults/${endpointArg(endpoint)}`, spec)) as FaultStatus;
-      process.stdout.write(flags.json ? JSON.stringify(out) + '\n' : `fault set: ${describeFault(out)}\n`);
+      print(flags.json ? JSON.stringify(out) + '\n' : `fault set: ${describeFault(out)}\n`);
     }),
   );
   adminOptions(fault.command('clear [endpoint]').description('clear the fault of one endpoint, or all faults')).action((endpoint: string | undefined, _flags: AdminFlags, cmd: Command) =>
-    run(async () => {
+    run(cmd, async (print) => {
       const flags = cmd.optsWithGlobals<AdminFlags>();
       await callAdmin(flags, 'DELETE', endpoint === undefined ? '/faults' : `/faults/${endpointArg(endpoint)}`);
-      process.stdout.write(flags.json ? JSON.stringify({ cleared: endpoint ?? 'all' }) + '\n' : `cleared ${endpoint === undefined ? 'all faults' : `the fault on ${endpoint}`}\n`);
+      print(flags.json ? JSON.stringify({ cleared: endpoint ?? 'all' }) + '\n' : `cleared ${endpoint === undefined ? 'all faults' : `the fault on ${endpoint}`}\n`);
     }),
   );
   adminOptions(fault.command('list').description('list active faults')).action((_flags: AdminFlags, cmd: Command) =>
-    run(async () => {
+    run(cmd, async (print) => {
       const flags = cmd.optsWithGlobals<AdminFlags>();
       const out = (await callAdmin(flags, 'GET', '/faults')) as { faults: FaultStatus[] };
-      if (flags.json) process.stdout.write(JSON.stringify(out) + '\n');
-      else process.stdout.write(out.faults.length === 0 ? 'no faults\n' : out.faults.map(describeFault).join('\n') + '\n');
+      if (flags.json) print(JSON.stringify(out) + '\n');
+      else print(out.faults.length === 0 ? 'no faults\n' : out.faults.map(describeFault).join('\n') + '\n');
     }),
   );
 
   adminOptions(sandbox.command('counters').description('show call counters per endpoint and client').option('--reset', 'reset the counters to zero')).action(
     (_flags: AdminFlags, cmd: Command) =>
-      run(async () => {
+      run(cmd, async (print) => {
         // Options shared with the parent command (--json, --admin-token) may be parsed there: merge them.
         const flags = cmd.optsWithGlobals<AdminFlags & { reset?: boolean }>();
         if (flags.reset) {
           await callAdmin(flags, 'DELETE', '/counters');
-          process.stdout.write(flags.json ? JSON.stringify({ reset: true }) + '\n' : 'counters reset\n');
+          print(flags.json ? JSON.stringify({ reset: true }) + '\n' : 'counters reset\n');
           return;
         }
         const out = (await callAdmin(flags, 'GET', '/counters')) as {
           counters: Record<string, { calls: number; outcomes: Record<string, number>; clients: Record<string, { calls: number; outcomes: Record<string, number> }> }>;
         };
-        if (flags.json) return void process.stdout.write(JSON.stringify(out) + '\n');
+        if (flags.json) return print(JSON.stringify(out) + '\n');
         const lines: string[] = [];
         const fmt = (o: Record<string, number>): string => Object.entries(o).map(([k, v]) => `${k}:${v}`).join(' ');
         for (const [endpoint, c] of Object.entries(out.counters)) {
           lines.push(`${endpoint.padEnd(11)} ${String(c.calls).padStart(7)}  ${fmt(c.outcomes)}`);
           for (const [client, cc] of Object.entries(c.clients)) lines.push(`  ${client.padEnd(26)} ${String(cc.calls).padStart(7)}  ${fmt(cc.outcomes)}`);
         }
-        process.stdout.write(lines.length === 0 ? 'no calls yet\n' : lines.join('\n') + '\n');
+        print(lines.length === 0 ? 'no calls yet\n' : lines.join('\n') + '\n');
       }),
   );
 }
