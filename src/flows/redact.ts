@@ -31,18 +31,23 @@ export function createRedactor(secrets: Iterable<unknown>): Redactor {
   const literal = new Set<string>();
   const cores = new Set<string>();
   const raw = new Set<string>();
+  /** Secrets too short for a base64 core: for them, base64 runs are decoded and searched instead. */
+  const uncored = new Set<string>();
   for (const secret of secrets) {
     if (typeof secret !== 'string' || secret === '') continue;
     exact.add(secret);
     if (secret.length < MIN_SEARCH_LENGTH) continue;
     raw.add(secret);
     for (const variant of textVariants(secret)) literal.add(variant);
-    for (const core of base64Cores(secret)) cores.add(core);
+    const secretCores = base64Cores(secret);
+    if (secretCores.length === 0) uncored.add(secret);
+    for (const core of secretCores) cores.add(core);
   }
   // Longest first, so a longer variant is replaced whole before a shorter one could split it.
   const literals = [...literal].sort((a, b) => b.length - a.length);
   const coreList = [...cores];
   const rawList = [...raw];
+  const uncoredList = [...uncored];
   const active = exact.size > 0;
 
   const redactString = (text: string): string => {
@@ -64,7 +69,7 @@ export function createRedactor(secrets: Iterable<unknown>): Redactor {
     for (const variant of literals) {
       if (out.includes(variant)) out = out.split(variant).join(REDACTED);
     }
-    return hidesSecret(out, rawList) ? REDACTED : out;
+    return hidesSecret(out, rawList, uncoredList) ? REDACTED : out;
   };
 
   const redactValue = <T>(value: T): T => {
@@ -123,20 +128,24 @@ function base64Cores(secret: string): string[] {
   return out;
 }
 
-/** The last check: decode what looks encoded and look for a raw secret inside. */
-function hidesSecret(text: string, secrets: readonly string[]): boolean {
-  if (secrets.length === 0) return false;
-  const candidates: string[] = [];
-  if (text.includes('%') || text.includes('+')) {
+/**
+ * The last check: percent-decode, and base64-decode the runs that could hide a secret too short for a core, then look
+ * for a raw secret inside. Secrets with cores were already found at every base64 alignment above.
+ */
+function hidesSecret(text: string, secrets: readonly string[], uncored: readonly string[]): boolean {
+  if (text.includes('%')) {
+    let decoded: string | undefined;
     try {
-      candidates.push(decodeURIComponent(text.replace(/\+/g, ' ')));
+      decoded = decodeURIComponent(text.replace(/\+/g, ' '));
     } catch {
       // Not valid percent-encoding: nothing hidden that way.
     }
+    if (decoded !== undefined && decoded !== text && secrets.some((secret) => decoded.includes(secret))) return true;
   }
+  if (uncored.length === 0) return false;
   for (const match of text.matchAll(BASE64_RUN)) {
-    const decoded = Buffer.from(match[0].replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
-    candidates.push(decoded);
+    const decoded = Buffer.from(match[0].replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
+    if (uncored.some((secret) => decoded.includes(secret))) return true;
   }
-  return candidates.some((candidate) => secrets.some((secret) => candidate.includes(secret) || candidate.includes(Buffer.from(secret, 'utf8').toString('latin1'))));
+  return false;
 }

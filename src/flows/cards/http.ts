@@ -43,21 +43,21 @@ export async function runHttp(node: HttpCardNode, frame: Frame, run: Run, trace:
 function buildRequest(node: HttpCardNode, frame: Frame, run: Run): HttpRequest {
   const rawUrl = evaluate(node.url, frame, run);
   if (typeof rawUrl !== 'string') throw flowFailed(`HTTP card at ${node.locator}: url must be text, got ${rawUrl === null ? 'null' : typeof rawUrl}`);
-  let url: URL;
-  try {
-    url = new URL(rawUrl);
-  } catch {
-    throw flowFailed(`HTTP card at ${node.locator}: url is not an absolute URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw flowFailed(`HTTP card at ${node.locator}: url must be http or https, got ${url.protocol}`);
   const method = asText(evaluate(node.method, frame, run)).toUpperCase();
   if (!METHOD.test(method)) throw flowFailed(`HTTP card at ${node.locator}: '${method}' is not an HTTP method`);
-
   const query = node.query === null ? null : evaluate(node.query, frame, run);
-  if (query !== null && typeof query === 'object' && !Array.isArray(query)) {
-    for (const [name, value] of Object.entries(query)) {
+  const queryEntries = query !== null && typeof query === 'object' && !Array.isArray(query) ? Object.entries(query) : [];
+  let target = queryEntries.length === 0 ? checkedUrls.get(rawUrl) : undefined;
+  if (target === undefined) {
+    const url = parseUrl(rawUrl, node.locator);
+    for (const [name, value] of queryEntries) {
       if (value === null || value === undefined) continue;
       for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(name, asText(item));
+    }
+    target = url.toString();
+    if (queryEntries.length === 0) {
+      if (checkedUrls.size >= CHECKED_URL_LIMIT) checkedUrls.delete(checkedUrls.keys().next().value as string);
+      checkedUrls.set(rawUrl, target);
     }
   }
   const headers: Record<string, string> = {};
@@ -85,7 +85,22 @@ function buildRequest(node: HttpCardNode, frame: Frame, run: Run): HttpRequest {
     }
     if (body.length > run.limits.maxBodyBytes) throw limitExceeded(`the request body of the HTTP card at ${node.locator} is larger than ${run.limits.maxBodyBytes} bytes`);
   }
-  return { url: url.toString(), method, headers, body, timeoutMs: node.timeoutMs, maxBodyBytes: run.limits.maxBodyBytes };
+  return { url: target, method, headers, body, timeoutMs: node.timeoutMs, maxBodyBytes: run.limits.maxBodyBytes };
+}
+
+/** Validated, normalized URLs without a query: connectors call the same few endpoints, so parse each once. */
+const checkedUrls = new Map<string, string>();
+const CHECKED_URL_LIMIT = 512;
+
+function parseUrl(rawUrl: string, locator: string): URL {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw flowFailed(`HTTP card at ${locator}: url is not an absolute URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw flowFailed(`HTTP card at ${locator}: url must be http or https, got ${url.protocol}`);
+  return url;
 }
 
 function bodyTypeOf(contentType: string | undefined): 'json' | 'form' | 'text' {

@@ -1,0 +1,176 @@
+/**
+ * Flow engine overhead: a 10-card flow shaped like seed 000's `_revoke` (If Error around Call Flow httpHelper, Assign,
+ * Assign If, two Object Constructs, Return; the helper adds credentials, makes the HTTP request and returns) with its
+ * HTTP card answered in-process, against the same logic hand-written in TypeScript calling the same transport, in the
+ * same run. Variants: hand-written (baseline), engine with history off, engine with history on (saveData, redaction,
+ * in-memory sink). Each round runs every variant for a batch of executions, the order reversed every other round; the
+ * report gives the median time per execution over rounds and the ratios to the baseline.
+ *
+ *   node bench/flows.ts [--rounds 15] [--batch 2000] [--json]
+ */
+import { compileConnectorFlows, handlerTransport, MemoryExecutionSink, runFlow, type FlowDefinition, type HttpResponse } from '../src/flows/index.ts';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i === -1) return fallback;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}
+
+const ROUNDS = arg('rounds', 15);
+const BATCH = arg('batch', 2000);
+const JSON_OUTPUT = process.argv.includes('--json');
+
+const REVOKE_URL = 'https://api.box.test/oauth2/revoke';
+const UNREGISTER_URL = 'https://app.box.test/account/security';
+const MANUAL_TEXT = 'We were unable to completely revoke access to Box. Please visit your account page to manually remove access.';
+const SUCCESS = 'The access token was successfully revoked.';
+
+const helper: FlowDefinition = {
+  name: 'httpHelper',
+  kind: 'helper',
+  inputs: { relative_url: { type: 'text', required: true }, request_method: { type: 'text', required: true }, query: 'object', headers: 'object', body: 'any', connection: 'object' },
+  outputs: { status_code: 'number', headers: 'object', body: 'any' },
+  cards: [
+    { id: 'credentials', type: 'objectConstruct', base: { $ref: 'input.headers' }, values: { Authorization: { $template: 'Bearer {{ input.connection.accessToken }}' } }, output: 'headers' },
+    { id: 'request', type: 'http', url: { $ref: 'input.relative_url' }, method: { $ref: 'input.request_method' }, headers: { $ref: 'credentials.headers' }, query: { $ref: 'input.query' }, body: { $ref: 'input.body' } },
+    { type: 'return', values: { status_code: { $ref: 'request.statusCode' }, headers: { $ref: 'request.headers' }, body: { $ref: 'request.body' } } },
+  ],
+};
+
+const revoke = (saveData: boolean): FlowDefinition => ({
+  name: '_revoke',
+  kind: 'revoke',
+  saveData,
+  outputs: { revoked: 'boolean', message: 'object', serviceResponse: 'object' },
+  cards: [
+    {
+      id: 'attempt',
+      type: 'ifError',
+      try: [
+        {
+          id: 'call',
+          type: 'callFlow',
+          flow: 'httpHelper',
+          inputs: {
+            relative_url: REVOKE_URL,
+            request_method: 'POST',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+            query: {},
+            body: { client_id: { $ref: 'auth.clientId' }, client_secret: { $ref: 'auth.clientSecret' }, token: { $ref: 'auth.refreshToken' } },
+            connection: { $ref: 'auth' },
+          },
+          outputs: { status_code: 'number', headers: 'object', body: 'any' },
+        },
+        { id: 'done', type: 'assign', values: { message: SUCCESS } },
+      ],
+      catch: [],
+      outputs: { status_code: { try: { $ref: 'call.status_code' }, catch: 0 }, message: { try: { $ref: 'done.message' }, catch: { $ref: 'error.message' } } },
+    },
+    { id: 'check', type: 'assignIf', a: { $ref: 'attempt.status_code' }, comparison: 'equal', b: 200, ifTrue: true, ifFalse: false, output: 'revoked', outputType: 'boolean' },
+    { id: 'manual', type: 'objectConstruct', values: { unregisterURL: UNREGISTER_URL, text: MANUAL_TEXT }, output: 'message' },
+    { id: 'response', type: 'objectConstruct', values: { statusCode: { $ref: 'attempt.status_code' }, body: { $ref: 'attempt.message' } }, output: 'serviceResponse' },
+    { type: 'return', values: { revoked: { $ref: 'check.revoked' }, message: { $ref: 'manual.message' }, serviceResponse: { $ref: 'response.serviceResponse' } } },
+  ],
+});
+
+const auth = {
+  accessToken: 'at_7f3a9b2c4d5e6f708192a3b4c5d6e7f8',
+  refreshToken: 'rt_0a1b2c3d4e5f60718293a4b5c6d7e8f9',
+  clientId: 'plugboard-demo',
+  clientSecret: 'cs_live_5f2b8c1e9a7d3b6f',
+  baseUrl: 'https://api.box.test',
+};
+
+const answer: HttpResponse = { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
+const transport = handlerTransport(() => answer);
+
+const historyOff = compileConnectorFlows([helper, revoke(false)], { file: 'bench/box.yaml', connectorKey: 'box-off' });
+const historyOn = compileConnectorFlows([helper, revoke(true)], { file: 'bench/box.yaml', connectorKey: 'box-on' });
+const sink = new MemoryExecutionSink(100);
+
+/** The same revoke written by hand: what a connector author would write without the engine. */
+async function handwritten(): Promise<unknown> {
+  let statusCode: number;
+  let message: string;
+  try {
+    const url = new URL(REVOKE_URL);
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${auth.accessToken}` };
+    const body = new URLSearchParams({ client_id: auth.clientId, client_secret: auth.clientSecret, token: auth.refreshToken }).toString();
+    const response = await transport.request({ url: url.toString(), method: 'POST', headers, body, timeoutMs: 10_000, maxBodyBytes: 5 << 20 });
+    const text = typeof response.body === 'string' ? response.body : Buffer.from(response.body).toString('utf8');
+    const parsed: unknown = (response.headers['content-type'] ?? '').startsWith('application/json') ? JSON.parse(text) : text;
+    if (parsed === undefined) throw new Error('no body');
+    statusCode = response.statusCode;
+    message = SUCCESS;
+  } catch (error) {
+    statusCode = 0;
+    message = (error as Error).message;
+  }
+  return { revoked: statusCode === 200, message: { unregisterURL: UNREGISTER_URL, text: MANUAL_TEXT }, serviceResponse: { statusCode, body: message } };
+}
+
+const variants = {
+  handwritten,
+  engine: async () => {
+    const result = await runFlow(historyOff, '_revoke', { auth, transport });
+    if (result.status !== 'succeeded') throw new Error(`bench flow failed: ${result.error?.message}`);
+  },
+  engineWithHistory: async () => {
+    const result = await runFlow(historyOn, '_revoke', { auth, transport, sink });
+    if (result.status !== 'succeeded') throw new Error(`bench flow failed: ${result.error?.message}`);
+  },
+} as const;
+type Variant = keyof typeof variants;
+const NAMES = Object.keys(variants) as Variant[];
+
+async function batch(variant: Variant, n: number): Promise<number> {
+  const fn = variants[variant];
+  const started = performance.now();
+  for (let i = 0; i < n; i++) await fn();
+  return ((performance.now() - started) * 1000) / n;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+// Sanity: the engine and the hand-written version agree, and history on records every card.
+const check = await runFlow(historyOn, '_revoke', { auth, transport, sink });
+const reference = await handwritten();
+if (JSON.stringify(check.outputs) !== JSON.stringify(reference)) throw new Error('the engine and the hand-written revoke disagree');
+if (sink.records.at(-1)?.cards.length !== 10) throw new Error(`expected 10 cards executed, got ${sink.records.at(-1)?.cards.length}`);
+
+for (const name of NAMES) await batch(name, Math.max(500, BATCH >> 1));
+
+const samples: Record<Variant, number[]> = { handwritten: [], engine: [], engineWithHistory: [] };
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? NAMES : [...NAMES].reverse();
+  for (const name of order) samples[name].push(await batch(name, BATCH));
+}
+
+const result = {
+  rounds: ROUNDS,
+  batch: BATCH,
+  cardsPerExecution: 10,
+  usPerExecution: Object.fromEntries(NAMES.map((name) => [name, Number(median(samples[name]).toFixed(2))])) as Record<Variant, number>,
+  ratio: {
+    engineToHandwritten: Number((median(samples.engine) / median(samples.handwritten)).toFixed(2)),
+    historyToEngine: Number((median(samples.engineWithHistory) / median(samples.engine)).toFixed(2)),
+  },
+  addedByHistoryUs: Number((median(samples.engineWithHistory) - median(samples.engine)).toFixed(2)),
+  node: process.version,
+};
+
+if (JSON_OUTPUT) {
+  console.log(JSON.stringify(result, null, 2));
+} else {
+  console.log(`flow engine, 10-card _revoke-shaped flow, HTTP answered in-process (${ROUNDS} rounds x ${BATCH} executions, median)`);
+  for (const name of NAMES) console.log(`  ${name.padEnd(18)} ${result.usPerExecution[name].toFixed(2).padStart(8)} us/execution`);
+  console.log(`  engine / hand-written:     ${result.ratio.engineToHandwritten}x (target <= 5x)`);
+  console.log(`  engine overhead:           ${result.usPerExecution.engine} us (target <= 20 us)`);
+  console.log(`  history on adds:           ${result.addedByHistoryUs} us (${result.ratio.historyToEngine}x)`);
+}
