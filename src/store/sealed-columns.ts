@@ -26,6 +26,7 @@ const SEALED_COLUMNS: SealedColumn[] = [
   { table: 'connections', idColumn: 'id', orgColumn: 'org_id', field: 'client_secret' },
   { table: 'oauth_states', idColumn: 'state_hash', orgColumn: 'org_id', field: 'code_verifier' },
   { table: 'oauth_states', idColumn: 'state_hash', orgColumn: 'org_id', field: 'client_secret' },
+  { table: 'connector_oauth_apps', idColumn: 'id', orgColumn: 'org_id', field: 'client_secret' },
 ];
 
 const extra: SealedColumn[] = [];
