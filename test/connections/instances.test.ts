@@ -8,22 +8,39 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { deployConnector } from './fixtures.ts';
 
 let app: TestApp;
 const API_KEY_CANARY = 'ghs_canary_0123456789abcdef';
 
-before(async () => { app = await startTestApp(); });
+/** A private API-key connector (no authping flow, so no provider is called) and one that needs configuration. */
+function apiKeyConnector(key: string, configuration: Array<Record<string, unknown>> = []): Record<string, unknown> {
+  return {
+    key,
+    name: `API key ${key}`,
+    baseUrl: configuration.length === 0 ? 'https://api.example.com' : 'https://{tenant}.example.com',
+    configuration,
+    auth: { type: 'custom', label: 'API key', apply: { in: 'header', name: 'X-Api-Key' } },
+  };
+}
+
+before(async () => {
+  app = await startTestApp();
+  await deployConnector(app, apiKeyConnector('keyed'), null);
+  await deployConnector(app, apiKeyConnector('keyed-tenant', [{ key: 'tenant', label: 'Tenant' }]), null);
+  await deployConnector(app, { key: 'basic-auth', name: 'Basic', baseUrl: 'https://api.example.com', auth: { type: 'basic' } }, null);
+});
 after(async () => { await app.close(); });
 
 async function createCustom(name: string, extra: Record<string, unknown> = {}) {
-  const res = await app.call('POST', '/instances', { body: { element: { key: 'github-app-installation' }, name, credentials: { apiKey: API_KEY_CANARY }, ...extra } });
+  const res = await app.call('POST', '/instances', { body: { element: { key: 'keyed' }, name, credentials: { apiKey: API_KEY_CANARY }, ...extra } });
   assert.equal(res.status, 201, res.text);
   return res.body;
 }
 
 test('create an API-key connection: 201, instance shape, token once, no secret', async () => {
   const created = await createCustom('Acme installation', { tags: ['acme', 'prod'], externalUserId: 'user-1' });
-  assert.equal(created.element.key, 'github-app-installation');
+  assert.equal(created.element.key, 'keyed');
   assert.equal(created.status, 'active');
   assert.equal(created.valid, true);
   assert.equal(created.disabled, false);
@@ -53,9 +70,9 @@ test('list: filters by element, tags (all), external user and status; cursor pag
   assert.equal(new Set(seen).size, seen.length);
   const even = await app.call('GET', '/instances?tags=paged,even');
   assert.equal(even.body.instances.length, 3);
-  const evenRepeated = await app.call('GET', '/instances?tags=paged&tags=even&element=github-app-installation');
+  const evenRepeated = await app.call('GET', '/instances?tags=paged&tags=even&element=keyed');
   assert.equal(evenRepeated.body.instances.length, 3);
-  assert.equal((await app.call('GET', '/instances?element=sandbox&externalUserId=pager')).body.instances.length, 0);
+  assert.equal((await app.call('GET', '/instances?element=basic-auth&externalUserId=pager')).body.instances.length, 0);
   await app.call('DELETE', `/instances/${ids[0]}/enabled`);
   const disabled = await app.call('GET', '/instances?status=disabled&externalUserId=pager');
   assert.deepEqual(disabled.body.instances.map((i: { id: string }) => i.id), [ids[0]]);
@@ -109,24 +126,38 @@ test('credentials: only keys holding credentials:read may read them', async () =
   assert.equal(list.status, 200);
 });
 
-test('basic credentials are required in full; the wrong kind of credentials is refused with its path', async () => {
-  const noCreds = await app.call('POST', '/instances', { body: { element: { key: 'github-app-installation' }, name: 'x' } });
+test('basic credentials: stored sealed and read back; both parts are required', async () => {
+  const created = await app.call('POST', '/instances', { body: { element: { key: 'basic-auth' }, name: 'b', credentials: { username: 'ann', password: 'pw-canary-77' } } });
+  assert.equal(created.status, 201, created.text);
+  assert.ok(!created.text.includes('pw-canary-77'));
+  const creds = await app.call('GET', `/instances/${created.body.id}/credentials`);
+  assert.deepEqual(creds.body, { type: 'basic', username: 'ann', password: 'pw-canary-77' });
+  const half = await app.call('POST', '/instances', { body: { element: { key: 'basic-auth' }, name: 'b', credentials: { username: 'ann' } } });
+  assert.equal(half.status, 400);
+  assert.equal(half.body.details[0].path, 'body.credentials');
+  const tenant = await app.call('POST', '/instances', { body: { element: { key: 'keyed-tenant' }, name: 't', credentials: { apiKey: 'k' }, configuration: { tenant: 'acme' } } });
+  assert.equal(tenant.status, 201, tenant.text);
+  assert.deepEqual(tenant.body.configuration, { tenant: 'acme' });
+});
+
+test('the wrong kind of credentials is refused with its path', async () => {
+  const noCreds = await app.call('POST', '/instances', { body: { element: { key: 'keyed' }, name: 'x' } });
   assert.equal(noCreds.status, 400);
   assert.equal(noCreds.body.details[0].path, 'body.credentials.apiKey');
-  const code = await app.call('POST', '/instances', { body: { element: { key: 'github-app-installation' }, name: 'x', providerData: { code: 'abc' } } });
+  const code = await app.call('POST', '/instances', { body: { element: { key: 'keyed' }, name: 'x', providerData: { code: 'abc' } } });
   assert.equal(code.status, 400);
   assert.equal(code.body.details[0].path, 'body.providerData');
-  const both = await app.call('POST', '/instances', { body: { element: { key: 'github-app-installation' }, name: 'x', credentials: { apiKey: 'a' }, tokens: { accessToken: 'b' } } });
+  const both = await app.call('POST', '/instances', { body: { element: { key: 'keyed' }, name: 'x', credentials: { apiKey: 'a' }, tokens: { accessToken: 'b' } } });
   assert.equal(both.status, 400);
-  const unknownField = await app.call('POST', '/instances', { body: { element: { key: 'github-app-installation' }, name: 'x', credentials: { apiKey: 'a' }, colour: 'red' } });
+  const unknownField = await app.call('POST', '/instances', { body: { element: { key: 'keyed' }, name: 'x', credentials: { apiKey: 'a' }, colour: 'red' } });
   assert.equal(unknownField.status, 400);
   assert.equal(unknownField.body.code, 'VALIDATION_FAILED');
   const unknownConnector = await app.call('POST', '/instances', { body: { element: { key: 'nope' }, name: 'x', credentials: { apiKey: 'a' } } });
   assert.equal(unknownConnector.status, 404);
-  const missingConfig = await app.call('POST', '/instances', { body: { element: { key: 'github-app' }, name: 'x', credentials: { apiKey: 'a' } } });
+  const missingConfig = await app.call('POST', '/instances', { body: { element: { key: 'keyed-tenant' }, name: 'x', credentials: { apiKey: 'a' } } });
   assert.equal(missingConfig.status, 400);
-  assert.equal(missingConfig.body.details[0].path, 'body.configuration.installation_id');
-  const halfClient = await app.call('POST', '/instances', { body: { element: { key: 'github-app-installation' }, name: 'x', credentials: { apiKey: 'a' }, apiKey: 'id-only' } });
+  assert.equal(missingConfig.body.details[0].path, 'body.configuration.tenant');
+  const halfClient = await app.call('POST', '/instances', { body: { element: { key: 'keyed' }, name: 'x', credentials: { apiKey: 'a' }, apiKey: 'id-only' } });
   assert.equal(halfClient.status, 400);
   assert.equal(halfClient.body.details[0].path, 'body.apiSecret');
 });

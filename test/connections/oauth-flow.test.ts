@@ -1,0 +1,220 @@
+/**
+ * OAuth connections end to end against the sandbox provider on loopback, on SQLite and (when configured) PostgreSQL:
+ * connect through the hosted callback and through POST /instances, re-authenticate in place (seed 002), client
+ * credentials, token import, refresh on expiry, and the negative cases: bad, replayed, expired and foreign state, a
+ * code from another provider, a mix-up `iss`, consent denied, token endpoint errors, a refused refresh.
+ */
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { BACKENDS } from '../support/database.ts';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { request } from 'undici';
+import { openSecret } from '../../src/store/connections.ts';
+import { deployConnector, hostedCallback, sandboxDefinition, startAndAuthorize } from './fixtures.ts';
+
+for (const backend of BACKENDS) {
+  describe(`OAuth connections (${backend})`, () => {
+    let app: TestApp;
+    let sandbox: Sandbox;
+    let other: Sandbox;
+    const client = { id: 'pb-test', secret: 'pb-test-secret-canary' };
+
+    before(async () => {
+      [app, sandbox, other] = await Promise.all([startTestApp({ backend }), startSandbox(), startSandbox()]);
+      for (const s of [sandbox, other]) s.admin.createClient({ id: client.id, secret: client.secret, rotateRefreshTokens: true });
+      sandbox.admin.createClient({ id: 'pb-short', secret: 'pb-short-secret', accessTokenTtl: 1 });
+      await deployConnector(app, sandboxDefinition(sandbox, 'sbx'), client);
+      await deployConnector(app, sandboxDefinition(other, 'sbx-other'), client);
+      await deployConnector(app, sandboxDefinition(sandbox, 'sbx-short'), { id: 'pb-short', secret: 'pb-short-secret' });
+      await deployConnector(app, sandboxDefinition(sandbox, 'sbx-cc', (def) => {
+        def.auth = { type: 'oauth2_client_credentials', tokenUrl: `${sandbox.url}/oauth/token`, scopes: ['profile'] };
+        def.flows = def.flows.filter((f: { kind: string }) => f.kind !== 'revoke');
+      }), client);
+    });
+    after(async () => { await Promise.all([app.close(), sandbox.close(), other.close()]); });
+
+    test('hosted callback: connect, list, call the provider with the token', async () => {
+      const { params } = await startAndAuthorize(app, 'sbx', { name: 'Alice files', tags: 'hosted', externalUserId: 'alice' });
+      assert.ok(params.get('code'));
+      const page = await hostedCallback(app, params);
+      assert.equal(page.status, 200, page.text);
+      assert.match(page.text, /connected/);
+      assert.ok(!page.text.includes(params.get('code') as string));
+      const list = await app.call('GET', '/instances?tags=hosted');
+      assert.equal(list.body.instances.length, 1);
+      const instance = list.body.instances[0];
+      assert.deepEqual([instance.name, instance.externalUserId, instance.status, instance.valid], ['Alice files', 'alice', 'active', true]);
+      const creds = await app.call('GET', `/instances/${instance.id}/credentials`);
+      assert.equal(creds.status, 200, creds.text);
+      assert.equal(sandbox.admin.tokenState(creds.body.accessToken).state, 'active');
+    });
+
+    test('hosted callback redirects to an allow-listed return URL with the caller state; other return URLs are refused', async () => {
+      const returnUrl = 'http://localhost:8080/app/connected';
+      const { params } = await startAndAuthorize(app, 'sbx', { returnUrl, state: 'my-state' });
+      const done = await hostedCallback(app, params);
+      assert.equal(done.status, 303);
+      const location = new URL(String(done.headers.location));
+      assert.equal(location.origin + location.pathname, returnUrl);
+      assert.equal(location.searchParams.get('status'), 'connected');
+      assert.equal(location.searchParams.get('state'), 'my-state');
+      assert.ok(location.searchParams.get('instanceId'));
+      const refused = await app.call('GET', `/elements/sbx/oauth/url?returnUrl=${encodeURIComponent('https://evil.example/steal')}`);
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.details[0].path, 'query.returnUrl');
+    });
+
+    test('own callback: POST /instances with providerData { code, state }', async () => {
+      const { params } = await startAndAuthorize(app, 'sbx', { callbackUrl: 'http://127.0.0.1:9999/my/callback' });
+      const res = await app.call('POST', '/instances', { body: { element: { key: 'sbx' }, name: 'own', providerData: { code: params.get('code'), state: params.get('state') } } });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.status, 'active');
+      const withoutState = await app.call('POST', '/instances', { body: { element: { key: 'sbx' }, name: 'x', providerData: { code: 'whatever' } } });
+      assert.equal(withoutState.status, 400);
+      assert.equal(withoutState.body.details[0].path, 'body.providerData.state');
+    });
+
+    test('re-authenticate in place after the token was revoked at the provider (seed 002)', async () => {
+      const { params } = await startAndAuthorize(app, 'sbx', { name: 'Reauth me', tags: 'reauth' });
+      await hostedCallback(app, params);
+      const [instance] = (await app.call('GET', '/instances?tags=reauth')).body.instances;
+      const first = (await app.call('GET', `/instances/${instance.id}/credentials`)).body.accessToken;
+      const revoked = await app.ctx.store.db.selectFrom('connections').select('id').where('id', '=', instance.id).executeTakeFirstOrThrow();
+      assert.equal(revoked.id, instance.id);
+      // Steps 5-7 of the seed: a new code through oauth/url, then PATCH /instances with providerData.code.
+      const again = await startAndAuthorize(app, 'sbx', { instanceId: instance.id, callbackUrl: 'http://127.0.0.1:9999/cb' });
+      const patched = await app.call('PATCH', `/instances/${instance.id}`, { body: { providerData: { code: again.params.get('code'), state: again.params.get('state') } } });
+      assert.equal(patched.status, 200, patched.text);
+      assert.deepEqual([patched.body.id, patched.body.name, patched.body.tags, patched.body.status], [instance.id, 'Reauth me', ['reauth'], 'active']);
+      const second = (await app.call('GET', `/instances/${instance.id}/credentials`)).body.accessToken;
+      assert.notEqual(second, first);
+      const events = await app.ctx.store.db.selectFrom('events').select('type').where('instance_id', '=', instance.id).execute();
+      assert.ok(events.some((e) => e.type === 'instance.reauthenticated'));
+      // The hosted callback re-authenticates too when the flow was started for an instance.
+      const hosted = await startAndAuthorize(app, 'sbx', { instanceId: instance.id });
+      const page = await hostedCallback(app, hosted.params);
+      assert.match(page.text, /re-authenticated/);
+      assert.equal((await app.call('GET', '/instances?tags=reauth')).body.instances.length, 1);
+    });
+
+    test('state: unknown, replayed, expired and foreign states are refused; nothing is created', async () => {
+      const before = (await app.call('GET', '/instances?limit=200')).body.instances.length;
+      const { params } = await startAndAuthorize(app, 'sbx');
+      const forged = new URLSearchParams(params);
+      forged.set('state', 'x'.repeat(43));
+      const bad = await hostedCallback(app, forged);
+      assert.equal(bad.status, 400);
+      assert.match(bad.text, /OAUTH_STATE_INVALID/);
+      assert.equal((await hostedCallback(app, params)).status, 200);
+      const replay = await hostedCallback(app, params);
+      assert.equal(replay.status, 400);
+      assert.match(replay.text, /already used/);
+      const missing = await hostedCallback(app, new URLSearchParams({ code: 'abc' }));
+      assert.equal(missing.status, 400);
+      const stale = await startAndAuthorize(app, 'sbx');
+      await app.ctx.store.db.updateTable('oauth_states').set({ expires_at: '2000-01-01T00:00:00.000Z' }).where('used_at', 'is', null).execute();
+      const expired = await hostedCallback(app, stale.params);
+      assert.equal(expired.status, 400);
+      assert.match(expired.text, /expired/);
+      // A state of this organization presented by another organization through POST /instances is unknown there.
+      const org = await app.call('POST', '/organizations', { body: { name: `Other ${backend}` } });
+      const foreignKey: string = org.body.apiKey.secret;
+      await deployConnector(app, sandboxDefinition(sandbox, 'sbx'), client, foreignKey);
+      const mine = await startAndAuthorize(app, 'sbx', { callbackUrl: 'http://127.0.0.1:9999/cb' });
+      const foreign = await app.call('POST', '/instances', { apiKey: foreignKey, body: { element: { key: 'sbx' }, name: 'x', providerData: { code: mine.params.get('code'), state: mine.params.get('state') } } });
+      assert.equal(foreign.status, 400);
+      assert.equal(foreign.body.code, 'OAUTH_STATE_INVALID');
+      assert.equal((await app.call('GET', '/instances?limit=200')).body.instances.length, before + 1);
+    });
+
+    test('consent denied: access_denied gives a clear failure, to the return URL when there is one', async () => {
+      const denied = await startAndAuthorize(app, 'sbx', {}, 'deny');
+      assert.equal(denied.params.get('error'), 'access_denied');
+      const page = await hostedCallback(app, denied.params);
+      assert.equal(page.status, 400);
+      assert.match(page.text, /declined/);
+      const withReturn = await startAndAuthorize(app, 'sbx', { returnUrl: 'http://localhost:8080/app', state: 's1' }, 'deny');
+      const redirect = await hostedCallback(app, withReturn.params);
+      assert.equal(redirect.status, 303);
+      const location = new URL(String(redirect.headers.location));
+      assert.equal(location.searchParams.get('error'), 'oauth_error');
+      assert.equal(location.searchParams.get('state'), 's1');
+    });
+
+    test('a code from another provider, and an iss naming another server, are refused', async () => {
+      const mine = await startAndAuthorize(app, 'sbx');
+      const theirs = await startAndAuthorize(app, 'sbx-other');
+      const swapped = new URLSearchParams(mine.params);
+      swapped.set('code', theirs.params.get('code') as string);
+      swapped.delete('iss');
+      const res = await hostedCallback(app, swapped);
+      assert.equal(res.status, 400);
+      assert.match(res.text, /OAUTH_ERROR/);
+      const mixup = await startAndAuthorize(app, 'sbx');
+      const wrongIss = new URLSearchParams(mixup.params);
+      wrongIss.set('iss', other.issuer);
+      const refused = await hostedCallback(app, wrongIss);
+      assert.equal(refused.status, 400);
+      assert.match(refused.text, /issuer/);
+    });
+
+    test('token endpoint errors: a 503 at the token endpoint is a provider error and creates nothing', async () => {
+      const { params } = await startAndAuthorize(app, 'sbx', { callbackUrl: 'http://127.0.0.1:9999/cb' });
+      sandbox.admin.setFault('token', { kind: 'status', status: 503 } as never);
+      try {
+        const res = await app.call('POST', '/instances', { body: { element: { key: 'sbx' }, name: 'x', providerData: { code: params.get('code'), state: params.get('state') } } });
+        assert.equal(res.status, 502, res.text);
+        assert.equal(res.body.code, 'PROVIDER_ERROR');
+        assert.ok(!res.text.includes(client.secret));
+      } finally {
+        sandbox.admin.clearFault('token');
+      }
+    });
+
+    test('client credentials and token import', async () => {
+      const cc = await app.call('POST', '/instances', { body: { element: { key: 'sbx-cc' }, name: 'machine' } });
+      assert.equal(cc.status, 201, cc.text);
+      const token = (await app.call('GET', `/instances/${cc.body.id}/credentials`)).body.accessToken;
+      assert.equal(sandbox.admin.tokenState(token).state, 'active');
+      const imported = await app.call('POST', '/instances', { body: { element: { key: 'sbx' }, name: 'migrated', tokens: { accessToken: 'imported-at', refreshToken: 'imported-rt', expiresIn: 3600 } } });
+      assert.equal(imported.status, 201, imported.text);
+      const read = await app.call('GET', `/instances/${imported.body.id}/credentials`);
+      assert.equal(read.body.accessToken, 'imported-at');
+      assert.equal(read.body.refreshed, false);
+    });
+
+    test('refresh on expiry: the credentials read refreshes once; a refused refresh marks the instance invalid', async () => {
+      const { params } = await startAndAuthorize(app, 'sbx-short', { tags: 'short' });
+      await hostedCallback(app, params);
+      const [instance] = (await app.call('GET', '/instances?tags=short')).body.instances;
+      assert.ok(instance.expiresAt !== null);
+      const before = sandbox.admin.count('token', { clientId: 'pb-short' });
+      const read = await app.call('GET', `/instances/${instance.id}/credentials`);
+      assert.equal(read.status, 200, read.text);
+      assert.equal(read.body.refreshed, true, 'a token within the refresh margin is refreshed first');
+      assert.equal(sandbox.admin.count('token', { clientId: 'pb-short' }), before + 1);
+      // The grant dies at the provider: the next refresh is refused and the instance becomes invalid.
+      const row = await app.ctx.store.db.selectFrom('connections').selectAll().where('id', '=', instance.id).executeTakeFirstOrThrow();
+      const refreshToken = openSecret(app.ctx.vault, row, 'refresh_token');
+      assert.ok(refreshToken !== null);
+      const revoke = await request(`${sandbox.url}/oauth/revoke`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from('pb-short:pb-short-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: refreshToken }).toString(),
+      });
+      await revoke.body.dump();
+      assert.equal(revoke.statusCode, 200);
+      const refused = await app.call('GET', `/instances/${instance.id}/credentials`);
+      assert.equal(refused.status, 401, refused.text);
+      assert.equal(refused.body.code, 'INVALID_ACCESS_TOKEN');
+      assert.equal((await app.call('GET', `/instances/${instance.id}`)).body.status, 'invalid');
+    });
+
+    test('no secret reaches the logs', () => {
+      const logs = app.logs.join('\n');
+      assert.ok(!logs.includes(client.secret));
+      assert.ok(!logs.includes('imported-rt'));
+    });
+  });
+}
