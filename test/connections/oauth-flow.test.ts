@@ -179,6 +179,9 @@ for (const backend of BACKENDS) {
       assert.equal(sandbox.admin.tokenState(token).state, 'active');
       const imported = await app.call('POST', '/instances', { body: { element: { key: 'sbx' }, name: 'migrated', tokens: { accessToken: 'imported-at', refreshToken: 'imported-rt', expiresIn: 3600 } } });
       assert.equal(imported.status, 201, imported.text);
+      // The connector's _authping ran with the imported token, which the provider does not know: stored, but invalid.
+      assert.deepEqual([imported.body.valid, imported.body.status], [false, 'invalid']);
+      assert.equal(cc.body.valid, true);
       const read = await app.call('GET', `/instances/${imported.body.id}/credentials`);
       assert.equal(read.body.accessToken, 'imported-at');
       assert.equal(read.body.refreshed, false);
@@ -218,3 +221,23 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+test('OAuth states are stored hashed, with the PKCE verifier sealed', async () => {
+  const app = await startTestApp();
+  const sandbox = await startSandbox();
+  try {
+    await deployConnector(app, sandboxDefinition(sandbox, 'sbx'), { id: 'plugboard-demo', secret: 'plugboard-demo-secret' });
+    const res = await app.call('GET', '/elements/sbx/oauth/url');
+    const url = new URL(res.body.oauthUrl);
+    const state = url.searchParams.get('state') as string;
+    assert.match(state, /^[A-Za-z0-9_-]{43}$/, '256 random bits');
+    assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
+    const rows = await app.ctx.store.db.selectFrom('oauth_states').selectAll().execute();
+    assert.equal(rows.length, 1);
+    assert.ok(!JSON.stringify(rows).includes(state));
+    assert.ok(rows[0].code_verifier?.startsWith('pb1.'));
+    assert.equal(rows[0].org_id, app.admin.organizationId);
+  } finally {
+    await Promise.all([app.close(), sandbox.close()]);
+  }
+});
