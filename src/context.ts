@@ -107,7 +107,9 @@ const INSTALLERS: Array<(ctx: AppContext) => Promise<void>> = [
   (ctx) => import('./store/reencryption.ts').then((m) => m.install(ctx)),
   (ctx) => import('./auth/install.ts').then((m) => m.install(ctx)),
   (ctx) => import('./jobs/install.ts').then((m) => m.install(ctx)),
+  (ctx) => import('./revocation/install.ts').then((m) => m.install(ctx)),
   (ctx) => import('./webhooks/install.ts').then((m) => m.install(ctx)),
+  (ctx) => import('./health/install.ts').then((m) => m.install(ctx)),
 ];
 
 /**

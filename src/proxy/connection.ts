@@ -16,6 +16,7 @@ import type { ConnectorDefinition } from '../connectors/schema.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import type { ConnectionCredentials, ProxyCredential, ProxyTarget, RefreshOutcome } from './forward.ts';
+import { disableForRefreshFailures } from '../health/check.ts';
 
 export interface ProxyContext {
   store: { db: Kysely<Database> };
@@ -33,8 +34,13 @@ function missingCredential(instanceId: string, what: string): PlugboardError {
   return new PlugboardError('INVALID_ACCESS_TOKEN', `Instance ${instanceId} holds no ${what}; re-authenticate it with PATCH /instances/{id}.`);
 }
 
+export interface ProxyConnectionOptions {
+  /** Consecutive failed refreshes after which the connection is disabled (configuration `health.refreshFailureLimit`). */
+  refreshFailureLimit: number;
+}
+
 /** Loads a connection for a proxied call: 404 when not in this organization, 409 when disabled or revoked. */
-export async function openProxyConnection(ctx: ProxyContext, orgId: string, instanceId: string): Promise<ProxyConnection> {
+export async function openProxyConnection(ctx: ProxyContext, orgId: string, instanceId: string, options: ProxyConnectionOptions): Promise<ProxyConnection> {
   const row = await requireConnection(ctx.store.db, orgId, instanceId);
   assertUsable(stateOf(row));
   const connector = await resolveConnector(ctx, orgId, row.element_key);
@@ -46,12 +52,23 @@ export async function openProxyConnection(ctx: ProxyContext, orgId: string, inst
     policy: { allowPrivateTargets: insecure.privateNetwork },
     allowPlainHttp: insecure.plainHttp,
   };
-  return { row, connector, target, credentials: credentialsOf(ctx, row) };
+  return { row, connector, target, credentials: credentialsOf(ctx, row, options) };
 }
 
-function credentialsOf(ctx: ProxyContext, row: ConnectionRow): ConnectionCredentials {
+function credentialsOf(ctx: ProxyContext, row: ConnectionRow, options: ProxyConnectionOptions): ConnectionCredentials {
   const orgId = row.org_id;
   const instanceId = row.id;
+  /** A transient refresh failure (provider down) was counted by the connections area; past the limit, disable. */
+  const fresh = async (rejectedAccessToken?: string) => {
+    try {
+      return await getFreshAccessToken(ctx, orgId, instanceId, rejectedAccessToken === undefined ? {} : { rejectedAccessToken });
+    } catch (error) {
+      if (isPlugboardError(error) && (error.code === 'PROVIDER_ERROR' || error.code === 'PROVIDER_UNREACHABLE' || error.code === 'OAUTH_ERROR')) {
+        await disableForRefreshFailures(ctx, await requireConnection(ctx.store.db, orgId, instanceId), options.refreshFailureLimit);
+      }
+      throw error;
+    }
+  };
   let knownValid = row.valid === 1;
   const setState = async (kind: 'invalidate' | 'validate', reason: string) => {
     const fresh = await requireConnection(ctx.store.db, orgId, instanceId);
@@ -75,13 +92,13 @@ function credentialsOf(ctx: ProxyContext, row: ConnectionRow): ConnectionCredent
     return {
       ...common,
       async current(): Promise<ProxyCredential> {
-        const token = await getFreshAccessToken(ctx, orgId, instanceId);
+        const token = await fresh();
         return { kind: 'token', value: token.accessToken };
       },
       async refreshAfterRejection(rejected: ProxyCredential): Promise<RefreshOutcome> {
         const rejectedAccessToken = rejected.kind === 'token' ? rejected.value : undefined;
         try {
-          const token = await getFreshAccessToken(ctx, orgId, instanceId, rejectedAccessToken === undefined ? {} : { rejectedAccessToken });
+          const token = await fresh(rejectedAccessToken);
           return { ok: true, credential: { kind: 'token', value: token.accessToken } };
         } catch (error) {
           // The connections area turns invalid_grant (and "no refresh token") into INVALID_ACCESS_TOKEN.

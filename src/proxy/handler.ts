@@ -48,7 +48,7 @@ export async function handleProxyCall(call: ProxyCall): Promise<FastifyReply> {
   const { ctx, request, reply } = call;
   const raw = request.raw;
   const { path, query } = splitProxyUrl(raw.url ?? '/', call.skipSegments);
-  const connection = await openProxyConnection(ctx, call.orgId, call.instanceId);
+  const connection = await openProxyConnection(ctx, call.orgId, call.instanceId, { refreshFailureLimit: ctx.config.health.refreshFailureLimit });
   const retry = retryOptionsFrom(request.headers, NO_RETRIES);
   const abort = new AbortController();
   const onClose = () => {
