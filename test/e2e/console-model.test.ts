@@ -96,42 +96,46 @@ function connector(overrides: Partial<Element>): Element {
   return { key: 'demo', name: 'Demo', ...overrides };
 }
 
-test('revocationStyle: a revoke flow wins over a revocation URL', () => {
+test('revocationStyle (detail): a revoke flow wins over a revocation URL', () => {
   const element = connector({
-    auth: { type: 'oauth2_authorization_code', revocationUrl: 'https://p.example/revoke' },
-    flows: [{ name: '_revoke', kind: 'revoke', cards: [] }],
+    authType: 'oauth2_authorization_code',
+    definition: { auth: { type: 'oauth2_authorization_code', revocationUrl: 'https://p.example/revoke' }, flows: [{ name: '_revoke', kind: 'revoke', cards: [{ type: 'return' }] }] },
   });
   const style = revocationStyle(element);
-  assert.equal(style.kind, 'flow');
+  assert.deepEqual(style, { kind: 'flow', flowName: '_revoke', cards: 1 });
   assert.equal(revocationLabel(style), 'Custom _revoke flow');
 });
 
-test('revocationStyle: a revocation URL without a revoke flow is RFC 7009', () => {
-  const style = revocationStyle(connector({ auth: { type: 'oauth2_authorization_code', revocationUrl: 'https://p.example/revoke' } }));
+test('revocationStyle (detail): a revocation URL without a revoke flow is RFC 7009 with its URL', () => {
+  const style = revocationStyle(connector({ authType: 'oauth2_authorization_code', definition: { auth: { type: 'oauth2_authorization_code', revocationUrl: 'https://p.example/revoke' }, flows: [] } }));
   assert.deepEqual(style, { kind: 'rfc7009', url: 'https://p.example/revoke' });
 });
 
-test('revocationStyle: neither is manual, with the unregister URL when declared and without when null', () => {
-  assert.deepEqual(revocationStyle(connector({ auth: { type: 'basic' }, unregisterUrl: 'https://p.example/apps' })), {
-    kind: 'manual',
-    unregisterUrl: 'https://p.example/apps',
-  });
-  assert.deepEqual(revocationStyle(connector({ auth: { type: 'basic' }, unregisterUrl: null })), { kind: 'manual', unregisterUrl: undefined });
-  assert.deepEqual(revocationStyle(connector({ auth: { type: 'basic' }, revocationUrl: '' } as Partial<Element>)), { kind: 'manual', unregisterUrl: undefined });
+test('revocationStyle (detail): an OAuth connector with neither flow nor URL is manual, not RFC 7009', () => {
+  const style = revocationStyle(connector({ authType: 'oauth2_authorization_code', unregisterUrl: 'https://p.example/apps', definition: { auth: { type: 'oauth2_authorization_code' }, flows: [] } }));
+  assert.deepEqual(style, { kind: 'manual', unregisterUrl: 'https://p.example/apps' });
+});
+
+test('revocationStyle (list): decided from flow flags and the catalogue style', () => {
+  assert.equal(revocationStyle(connector({ authType: 'basic', flows: { names: ['_revoke'], revoke: true } })).kind, 'flow');
+  assert.equal(revocationStyle(connector({ authType: 'oauth2_authorization_code', flows: { names: [], revoke: false }, revocation: { style: 'form_body', confirmed: true } })).kind, 'rfc7009');
+  assert.equal(revocationStyle(connector({ authType: 'oauth2_authorization_code', flows: { names: [], revoke: false }, revocation: { style: 'none', confirmed: true } })).kind, 'manual');
+  assert.deepEqual(revocationStyle(connector({ authType: 'custom', unregisterUrl: null })), { kind: 'manual', unregisterUrl: undefined });
 });
 
 test('authFields: OAuth connectors have no credential form; basic asks for username and a secret password', () => {
-  assert.deepEqual(authFields(connector({ auth: { type: 'oauth2_authorization_code' } })), []);
+  assert.deepEqual(authFields(connector({ authType: 'oauth2_authorization_code' })), []);
   assert.deepEqual(authFields(connector({})), []);
-  const basic = authFields(connector({ auth: { type: 'basic' } }));
+  const basic = authFields(connector({ authType: 'basic' }));
   assert.deepEqual(basic.map((field) => [field.name, field.secret]), [['username', false], ['password', true]]);
 });
 
 test('authFields: a custom-field connector asks for its labelled API key, as a secret', () => {
-  const [field] = authFields(connector({ auth: { type: 'custom', label: 'Personal access token', description: 'From settings' } }));
+  const [field] = authFields(connector({ authType: 'custom', definition: { auth: { type: 'custom', label: 'Personal access token', description: 'From settings' } } }));
   assert.equal(field.name, 'apiKey');
   assert.equal(field.label, 'Personal access token');
   assert.equal(field.secret, true);
+  assert.equal(authFields(connector({ authType: 'custom' }))[0].label, 'API key');
 });
 
 test('configurationFields: malformed entries are skipped, declared ones kept in order', () => {

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'react';
 import { BrandMark } from './components.tsx';
 import { onUnauthenticated } from './api.ts';
-import { OAUTH_DONE_MESSAGE, OAUTH_POPUP_NAME } from './connect.ts';
+import { OAUTH_DONE_MESSAGE, POPUP_MARKER } from './connect.ts';
 import { href, useRoute } from './router.ts';
 import type { Route } from './router.ts';
 import { clearApiKey, keyFingerprint, readApiKey } from './session.ts';
@@ -36,7 +36,7 @@ function CurrentPage({ route }: { route: Route }) {
     case undefined:
     case 'connectors':
       if (id === undefined) return <ConnectorsPage />;
-      if (sub === 'test') return <TestConnectionsPage elementKey={id} query={route.query} />;
+      if (sub === 'test') return <TestConnectionsPage elementKey={id} />;
       return <ConnectorPage elementKey={id} />;
     case 'connections':
       if (id === undefined) return <ConnectionsPage query={route.query} />;
@@ -64,32 +64,42 @@ function CurrentPage({ route }: { route: Route }) {
 }
 
 /**
- * True when this page is the console reloaded inside the OAuth popup (the hosted callback returned here): the opener
- * is told the authorization finished and the popup closes itself.
+ * The console reloaded inside the OAuth popup (the hosted callback returned to a URL marked with POPUP_MARKER): hand
+ * the callback's report to the opener and close. When the opener is gone (closed, or cut off by the provider's
+ * opener policy) the popup says so and offers to continue here.
  */
-function finishOAuthPopup(): boolean {
-  if (window.name !== OAUTH_POPUP_NAME || window.opener === null) return false;
-  try {
-    (window.opener as Window).postMessage({ type: OAUTH_DONE_MESSAGE, search: window.location.search }, window.location.origin);
-  } catch {
-    return false; // the opener navigated elsewhere; show the console normally
-  }
-  window.setTimeout(() => window.close(), 50);
-  return true;
+function PopupFinish() {
+  const [handedOver] = useState(() => {
+    const opener = window.opener as Window | null;
+    if (opener === null) return false;
+    try {
+      opener.postMessage({ type: OAUTH_DONE_MESSAGE, search: window.location.search }, window.location.origin);
+    } catch {
+      return false;
+    }
+    window.setTimeout(() => window.close(), 50);
+    return true;
+  });
+  const continueHere = () => {
+    const url = new URL(window.location.href);
+    url.searchParams.delete(POPUP_MARKER);
+    window.location.replace(url.toString());
+  };
+  return (
+    <main className="signin" id="main">
+      <div className="card" role="status">
+        <p>{handedOver ? 'Authorization finished. This window closes by itself.' : 'Authorization finished, but the console window that started it is gone.'}</p>
+        <button type="button" className="button secondary" onClick={continueHere}>
+          Continue in this window
+        </button>
+      </div>
+    </main>
+  );
 }
 
 export function App() {
-  const [inPopup] = useState(finishOAuthPopup);
-  if (inPopup) {
-    return (
-      <main className="signin" id="main">
-        <p className="card" role="status">
-          Authorization finished. This window closes by itself; if it does not, close it and return to the console.
-        </p>
-      </main>
-    );
-  }
-  return <Console />;
+  const [inPopup] = useState(() => new URLSearchParams(window.location.search).has(POPUP_MARKER));
+  return inPopup ? <PopupFinish /> : <Console />;
 }
 
 function Console() {

@@ -32,23 +32,37 @@ export interface AuthField {
   in?: string;
 }
 
+/** The validated connector definition (defaults applied), as `GET /elements/{key}` returns it in `definition`. */
+export interface Definition {
+  auth?: { type: string; [field: string]: unknown };
+  flows?: Flow[];
+  [field: string]: unknown;
+}
+
+export interface ConfigurationField {
+  key: string;
+  label: string;
+  description?: string;
+  required?: boolean;
+  default?: string;
+}
+
+/** A connector as the organization sees it (`GET /elements`); the detail adds the full `definition`. */
 export interface Element {
   key: string;
   name: string;
   description?: string;
-  version?: string | number;
+  origin?: 'builtin' | 'private' | string;
+  version?: number;
+  authType?: string;
   baseUrl?: string;
-  private?: boolean;
-  builtIn?: boolean;
-  unregisterUrl?: string | null;
   configuration?: unknown;
-  auth?: {
-    type: string;
-    [field: string]: unknown;
-  };
-  flows?: Flow[];
+  unregisterUrl?: string | null;
   /** Provenance of the revocation recipe (from the revoke catalogue): style, whether it is confirmed, the source. */
-  revocation?: { style?: string; confirmed?: boolean; source?: string | null; statement?: string; scope?: string };
+  revocation?: { style?: string; confirmed?: boolean; source?: string | null; statement?: string } | null;
+  flows?: { names?: string[]; authping?: boolean; revoke?: boolean };
+  oauthApp?: { clientId: string; updatedAt?: string } | null;
+  definition?: Definition;
 }
 
 export interface Instance {
@@ -64,6 +78,8 @@ export interface Instance {
   createdDate?: string;
   updatedDate?: string;
   lastAuthenticatedAt?: string | null;
+  expiresAt?: string | null;
+  authType?: string;
   configuration?: Record<string, unknown>;
   baseUrl?: string | null;
 }
@@ -73,12 +89,17 @@ export interface ServiceResponse {
   body?: unknown;
 }
 
+/** `POST /instances/{id}/authping`; `working` is null when the connector has no authping flow to run. */
 export interface AuthpingResult {
-  working: boolean;
+  instanceId?: string;
+  working: boolean | null;
   message?: string;
   serviceResponse?: ServiceResponse;
-  instance?: Instance;
-  executionId?: string;
+  executionId?: string | null;
+  refreshed?: boolean;
+  valid?: boolean;
+  status?: string;
+  checkedAt?: string;
 }
 
 export interface RevokeOutcome {
@@ -94,11 +115,9 @@ export interface RevokeOutcome {
 export interface PlatformEvent {
   id: string;
   type: string;
-  instanceId?: string | null;
-  createdAt?: string;
-  createdDate?: string;
-  data?: unknown;
-  message?: string;
+  instanceId: string | null;
+  occurredAt: string;
+  data?: Record<string, unknown>;
 }
 
 export interface ExecutionCard {
@@ -166,26 +185,26 @@ export interface ErasureReceipt {
 export interface Webhook {
   id: string;
   url: string;
-  events?: string[];
-  eventTypes?: string[];
-  enabled?: boolean;
+  description?: string | null;
+  events: string[];
+  enabled: boolean;
   createdAt?: string;
-  createdDate?: string;
+  updatedAt?: string;
 }
 
 export interface WebhookDelivery {
   id: string;
+  webhookId?: string;
   eventId?: string;
-  eventType?: string;
-  type?: string;
-  status?: string;
-  attempts?: number;
-  responseStatus?: number | null;
-  statusCode?: number | null;
-  error?: string | null;
-  createdAt?: string;
-  deliveredAt?: string | null;
+  eventType: string;
+  status: 'pending' | 'succeeded' | 'failed' | string;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  lastAttemptAt?: string | null;
   nextAttemptAt?: string | null;
+  deliveredAt?: string | null;
+  createdAt?: string;
 }
 
 export interface Page<T> {
@@ -219,7 +238,7 @@ const AUTH_TYPE_LABELS: Record<string, string> = {
 };
 
 export function authType(element: Element): string {
-  return element.auth?.type ?? 'unknown';
+  return element.authType ?? element.definition?.auth?.type ?? 'unknown';
 }
 
 export function authTypeLabel(type: string): string {
@@ -234,42 +253,38 @@ export function isClientCredentials(element: Element): boolean {
   return authType(element) === 'oauth2_client_credentials';
 }
 
-/** OAuth settings live on `auth` itself (`auth.tokenUrl`, `auth.revocationUrl`, ...). */
+export function isOAuth(element: Element): boolean {
+  return isAuthorizationCode(element) || isClientCredentials(element);
+}
+
+/** OAuth settings live on the definition's `auth` (`auth.tokenUrl`, `auth.revocationUrl`, ...). */
 export function oauthSetting(element: Element, name: string): string | undefined {
-  const value = element.auth?.[name];
+  const value = element.definition?.auth?.[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 /** The secret fields a person fills in to connect with basic or custom-field (API key) auth. */
 export function authFields(element: Element): AuthField[] {
-  const auth = element.auth;
-  if (auth === undefined) return [];
-  if (auth.type === 'basic') {
+  const type = authType(element);
+  if (type === 'basic') {
     return [
       { name: 'username', label: 'Username', required: true, secret: false },
       { name: 'password', label: 'Password', required: true, secret: true },
     ];
   }
-  if (auth.type === 'custom') {
+  if (type === 'custom') {
+    const auth = element.definition?.auth;
     return [
       {
         name: 'apiKey',
-        label: typeof auth.label === 'string' ? auth.label : 'API key',
-        description: typeof auth.description === 'string' ? auth.description : undefined,
+        label: typeof auth?.label === 'string' ? auth.label : 'API key',
+        description: typeof auth?.description === 'string' ? auth.description : undefined,
         required: true,
         secret: true,
       },
     ];
   }
   return [];
-}
-
-export interface ConfigurationField {
-  key: string;
-  label: string;
-  description?: string;
-  required?: boolean;
-  default?: string;
 }
 
 /** Non-secret per-connection values (a subdomain, a data centre) that fill `{name}` placeholders in the URLs. */
@@ -282,8 +297,14 @@ export function configurationFields(element: Element): ConfigurationField[] {
   );
 }
 
+/** The flows with their cards (detail only: the list answer carries flow names). */
 export function flowsOf(element: Element): Flow[] {
-  return Array.isArray(element.flows) ? element.flows : [];
+  const flows = element.definition?.flows;
+  return Array.isArray(flows) ? flows : [];
+}
+
+export function flowCount(element: Element): number {
+  return element.flows?.names?.length ?? flowsOf(element).length;
 }
 
 export function unregisterUrl(element: Element): string | undefined {
@@ -292,24 +313,30 @@ export function unregisterUrl(element: Element): string | undefined {
 }
 
 export type RevocationStyle =
-  | { kind: 'flow'; flow: Flow }
-  | { kind: 'rfc7009'; url: string }
+  | { kind: 'flow'; flowName: string; cards?: number }
+  | { kind: 'rfc7009'; url?: string }
   | { kind: 'manual'; unregisterUrl?: string };
 
 /**
  * How the connector revokes: its own revoke flow wins (the platform runs it), then a declared RFC 7009 revocation
- * endpoint, else nothing automatic: a person removes the access by hand at the unregister URL.
+ * endpoint, else nothing automatic: a person removes the access by hand at the unregister URL. The list answer
+ * carries no URLs, so there an OAuth connector without a revoke flow whose catalogue style is not `none` is taken to
+ * use its revocation endpoint; the detail answer (with the definition) decides exactly.
  */
 export function revocationStyle(element: Element): RevocationStyle {
   const flow = flowsOf(element).find((candidate) => candidate.kind === 'revoke');
-  if (flow !== undefined) return { kind: 'flow', flow };
+  if (flow !== undefined) return { kind: 'flow', flowName: flow.name, cards: flow.cards?.length };
+  if (element.definition === undefined && element.flows?.revoke === true) {
+    return { kind: 'flow', flowName: element.flows.names?.includes('_revoke') === true ? '_revoke' : 'revoke' };
+  }
   const url = oauthSetting(element, 'revocationUrl');
   if (url !== undefined) return { kind: 'rfc7009', url };
+  if (element.definition === undefined && isOAuth(element) && element.revocation?.style !== 'none') return { kind: 'rfc7009' };
   return { kind: 'manual', unregisterUrl: unregisterUrl(element) };
 }
 
 export function revocationLabel(style: RevocationStyle): string {
-  if (style.kind === 'flow') return `Custom ${style.flow.name} flow`;
+  if (style.kind === 'flow') return `Custom ${style.flowName} flow`;
   if (style.kind === 'rfc7009') return 'RFC 7009 revocation endpoint';
   return 'Manual (unregister URL)';
 }

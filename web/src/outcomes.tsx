@@ -3,9 +3,10 @@
  * outcome (revoked, the message text with the unregister URL as a link, the service response status and body). Both
  * come straight from the API; service bodies pass through the display-side redaction before they are shown.
  */
-import { ExternalLink, JsonView, Pill } from './components.tsx';
+import { api } from './api.ts';
+import { Async, ExternalLink, JsonView, Pill, StatusBadge, useApi } from './components.tsx';
 import { messageText } from './model.ts';
-import type { AuthpingResult, RevokeOutcome, ServiceResponse } from './model.ts';
+import type { AuthpingResult, Execution, RevokeOutcome, ServiceResponse } from './model.ts';
 import { href } from './router.ts';
 
 function ServiceResponseView({ response }: { response: ServiceResponse | undefined }) {
@@ -25,17 +26,51 @@ function ServiceResponseView({ response }: { response: ServiceResponse | undefin
   );
 }
 
+/**
+ * The service response of a flow run, read from its execution record (`GET /executions/{id}`) when the action's own
+ * answer does not carry it: the authping answer names the execution, whose outputs hold `serviceResponse`.
+ */
+function ExecutionServiceResponse({ executionId }: { executionId: string }) {
+  const state = useApi((signal) => api.get<Execution>(`/executions/${encodeURIComponent(executionId)}`, undefined, signal), [executionId]);
+  return (
+    <Async state={state} loadingLabel="Loading the service response">
+      {(execution) => {
+        const outputs = execution.outputs;
+        const response =
+          outputs !== null && typeof outputs === 'object' && 'serviceResponse' in outputs
+            ? ((outputs as { serviceResponse?: ServiceResponse }).serviceResponse ?? undefined)
+            : undefined;
+        return <ServiceResponseView response={response} />;
+      }}
+    </Async>
+  );
+}
+
 export function AuthpingView({ result }: { result: AuthpingResult }) {
+  const executionId = result.executionId ?? undefined;
   return (
     <div className="outcome" role="status" data-testid="authping-result">
       <h4>
-        Authping: {result.working ? <Pill tone="good">working</Pill> : <Pill tone="bad">not working</Pill>}
+        Authping:{' '}
+        {result.working === null ? (
+          <Pill tone="neutral">no authping flow</Pill>
+        ) : result.working ? (
+          <Pill tone="good">working</Pill>
+        ) : (
+          <Pill tone="bad">not working</Pill>
+        )}
+        {result.refreshed === true ? <Pill tone="neutral">token refreshed first</Pill> : null}
+        {result.status !== undefined ? <StatusBadge status={result.status} /> : null}
       </h4>
-      {result.message !== undefined && result.message !== '' ? <p>{result.message}</p> : null}
-      <ServiceResponseView response={result.serviceResponse} />
-      {result.executionId !== undefined ? (
+      {result.message !== undefined && result.message !== '' ? <p className="authping-message">{result.message}</p> : null}
+      {result.serviceResponse !== undefined ? (
+        <ServiceResponseView response={result.serviceResponse} />
+      ) : executionId !== undefined ? (
+        <ExecutionServiceResponse executionId={executionId} />
+      ) : null}
+      {executionId !== undefined ? (
         <p className="small">
-          <a href={href(['executions', result.executionId])}>View the execution</a>
+          <a href={href(['executions', executionId])}>View the execution</a>
         </p>
       ) : null}
     </div>

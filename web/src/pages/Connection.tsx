@@ -26,10 +26,9 @@ function EventTimeline({ instanceId }: { instanceId: string }) {
             {items.map((event) => (
               <li key={event.id}>
                 <div className="timeline-head">
-                  <code className="event-type">{event.type}</code> <Time value={event.createdAt ?? event.createdDate} />
+                  <code className="event-type">{event.type}</code> <Time value={event.occurredAt} />
                 </div>
-                {event.message !== undefined ? <p>{event.message}</p> : null}
-                {event.data !== undefined && event.data !== null && Object.keys(event.data as object).length > 0 ? (
+                {event.data !== undefined && Object.keys(event.data).length > 0 ? (
                   <details>
                     <summary>Data</summary>
                     <JsonView value={event.data} />
@@ -114,6 +113,7 @@ export function ConnectionPage({ instanceId }: { instanceId: string }) {
                 <Row label="Last authenticated">
                   <Time value={instance.lastAuthenticatedAt} />
                 </Row>
+                <Row label="Access token expires">{instance.expiresAt !== undefined && instance.expiresAt !== null ? <Time value={instance.expiresAt} /> : undefined}</Row>
                 <Row label="Base URL">{instance.baseUrl ?? undefined}</Row>
               </dl>
               {instance.configuration !== undefined && Object.keys(instance.configuration).length > 0 ? (

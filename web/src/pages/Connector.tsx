@@ -2,10 +2,13 @@
  * One connector: what it is, how it authenticates (with its OAuth settings when it uses OAuth), how it revokes, and
  * each of its flows as a readable list of cards.
  */
+import { useId, useState } from 'react';
+import type { FormEvent } from 'react';
 import { api } from '../api.ts';
-import { Async, ExternalLink, PageHeader, Pill, Row, useApi } from '../components.tsx';
+import type { ApiError } from '../api.ts';
+import { Async, ErrorPanel, ExternalLink, PageHeader, Pill, Row, Time, toApiError, useApi } from '../components.tsx';
 import { FlowView } from '../flowView.tsx';
-import { authFields, authType, authTypeLabel, configurationFields, flowsOf, isAuthorizationCode, oauthSetting, revocationLabel, revocationStyle, unregisterUrl } from '../model.ts';
+import { authFields, authType, authTypeLabel, configurationFields, flowsOf, isAuthorizationCode, isOAuth, oauthSetting, revocationLabel, revocationStyle, unregisterUrl } from '../model.ts';
 import type { Element } from '../model.ts';
 import { href } from '../router.ts';
 
@@ -21,14 +24,19 @@ function Revocation({ element }: { element: Element }) {
       </p>
       {style.kind === 'flow' ? (
         <p>
-          Deleting a connection, testing a revocation or erasing a person's data runs the <code>{style.flow.name}</code> flow
-          ({(style.flow.cards ?? []).length} cards, listed under Flows below).
+          Deleting a connection, testing a revocation or erasing a person's data runs the <code>{style.flowName}</code> flow
+          {style.cards !== undefined ? ` (${style.cards} cards, listed under Flows below)` : ''}.
         </p>
       ) : null}
       {style.kind === 'rfc7009' ? (
         <p>
-          Plugboard sends a standard token revocation request (RFC 7009), refresh token first, then the access token, to{' '}
-          <ExternalLink url={style.url} />.
+          Plugboard sends a standard token revocation request (RFC 7009), refresh token first, then the access token
+          {style.url !== undefined ? (
+            <>
+              {' '}to <ExternalLink url={style.url} />
+            </>
+          ) : null}
+          .
         </p>
       ) : null}
       {style.kind === 'manual' ? (
@@ -76,7 +84,7 @@ export function ConnectorPage({ elementKey }: { elementKey: string }) {
                     <Row label="Key">
                       <code>{element.key}</code>
                     </Row>
-                    <Row label="Version">{element.version !== undefined ? String(element.version) : undefined}</Row>
+                    <Row label="Origin">{element.origin === 'private' ? `private, version ${element.version ?? '?'}` : element.origin === 'builtin' ? 'built-in' : undefined}</Row>
                     <Row label="Auth type">{authTypeLabel(type)}</Row>
                     <Row label="Base URL">{element.baseUrl !== undefined ? <code>{element.baseUrl}</code> : undefined}</Row>
                     <Row label="Authorization URL">{oauthSetting(element, 'authorizationUrl') !== undefined ? <code>{oauthSetting(element, 'authorizationUrl')}</code> : undefined}</Row>
@@ -91,6 +99,7 @@ export function ConnectorPage({ elementKey }: { elementKey: string }) {
                 </section>
                 <Revocation element={element} />
               </div>
+              {isOAuth(element) ? <OAuthAppForm element={element} onSaved={state.reload} /> : null}
               <h2>Flows</h2>
               {flows.length === 0 ? (
                 <p className="empty">This connector declares no flows.</p>
@@ -110,7 +119,7 @@ export function ConnectorPage({ elementKey }: { elementKey: string }) {
 }
 
 function scopes(element: Element): string | undefined {
-  const value = element.auth?.scopes;
+  const value = element.definition?.auth?.scopes;
   if (!Array.isArray(value) || value.length === 0) return undefined;
   const separator = oauthSetting(element, 'scopeSeparator') ?? ' ';
   return value.join(separator);
@@ -118,5 +127,77 @@ function scopes(element: Element): string | undefined {
 
 function pkce(element: Element): string | undefined {
   if (!isAuthorizationCode(element)) return undefined;
-  return element.auth?.pkce === false ? 'off' : 'S256';
+  return element.definition?.auth?.pkce === false ? 'off' : 'S256';
+}
+
+/**
+ * The organization's OAuth app for this connector (`PUT /elements/{key}/oauth-app`). The client secret goes to the
+ * vault; the API never returns it and this form never shows it, not even after saving.
+ */
+function OAuthAppForm({ element, onSaved }: { element: Element; onSaved: () => void }) {
+  const id = useId();
+  const [clientId, setClientId] = useState(element.oauthApp?.clientId ?? '');
+  const [clientSecret, setClientSecret] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    setSaved(false);
+    try {
+      await api.put(`/elements/${encodeURIComponent(element.key)}/oauth-app`, { clientId: clientId.trim(), clientSecret });
+      setClientSecret('');
+      setSaved(true);
+      onSaved();
+    } catch (caught) {
+      setError(toApiError(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>OAuth app</h2>
+      <p>
+        {element.oauthApp !== null && element.oauthApp !== undefined ? (
+          <>
+            Set: client id <code>{element.oauthApp.clientId}</code>
+            {element.oauthApp.updatedAt !== undefined ? (
+              <>
+                , updated <Time value={element.oauthApp.updatedAt} />
+              </>
+            ) : null}
+            . The secret is stored encrypted and never shown.
+          </>
+        ) : (
+          <>Not set. Connections need the client id and secret of the app registered with {element.name}.</>
+        )}
+      </p>
+      <form className="form-grid" onSubmit={submit}>
+        <div className="field">
+          <label htmlFor={`${id}-client`}>Client id</label>
+          <input id={`${id}-client`} value={clientId} onChange={(event) => setClientId(event.target.value)} required autoComplete="off" />
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-secret`}>Client secret</label>
+          <input id={`${id}-secret`} type="password" value={clientSecret} onChange={(event) => setClientSecret(event.target.value)} required autoComplete="new-password" />
+        </div>
+        <div className="field align-end">
+          <button type="submit" className="button" disabled={busy || clientId.trim() === '' || clientSecret === ''}>
+            {busy ? 'Saving…' : element.oauthApp !== null && element.oauthApp !== undefined ? 'Replace OAuth app' : 'Save OAuth app'}
+          </button>
+        </div>
+      </form>
+      {saved ? (
+        <p className="notice" role="status">
+          OAuth app saved.
+        </p>
+      ) : null}
+      {error !== null ? <ErrorPanel error={error} title="Could not save the OAuth app" /> : null}
+    </section>
+  );
 }

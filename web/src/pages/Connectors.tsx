@@ -4,7 +4,7 @@
  */
 import { api } from '../api.ts';
 import { Async, PageHeader, Pill, useApi } from '../components.tsx';
-import { authType, authTypeLabel, flowsOf, revocationLabel, revocationStyle, toPage } from '../model.ts';
+import { authType, authTypeLabel, flowCount, isOAuth, revocationLabel, revocationStyle, toPage } from '../model.ts';
 import type { Element } from '../model.ts';
 import { href } from '../router.ts';
 
@@ -27,14 +27,20 @@ export function ConnectorsPage() {
                     </h2>
                     <p className="muted small">
                       <code>{element.key}</code>
-                      {element.private === true ? ' · private' : ''}
+                      {element.origin === 'private' ? ` · private, version ${element.version ?? '?'}` : ''}
                     </p>
                     {element.description !== undefined ? <p className="clamp">{element.description}</p> : null}
                     <dl className="facts">
                       <dt>Auth</dt>
                       <dd>{authTypeLabel(authType(element))}</dd>
                       <dt>Flows</dt>
-                      <dd>{flowsOf(element).length}</dd>
+                      <dd>{flowCount(element)}</dd>
+                      {isOAuth(element) ? (
+                        <>
+                          <dt>OAuth app</dt>
+                          <dd>{element.oauthApp !== null && element.oauthApp !== undefined ? 'set' : <Pill tone="warn">not set</Pill>}</dd>
+                        </>
+                      ) : null}
                       <dt>Revokes</dt>
                       <dd>
                         <Pill tone={style.kind === 'manual' ? 'warn' : 'good'}>{revocationLabel(style)}</Pill>

@@ -6,11 +6,10 @@
  */
 import { useEffect, useId, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
-import { api } from '../api.ts';
-import type { ApiError } from '../api.ts';
+import { ApiError, api } from '../api.ts';
 import { Async, ConfirmDialog, ErrorPanel, PageHeader, StatusBadge, Time, toApiError, useApi } from '../components.tsx';
-import { authorizeInPopup, requestOAuthUrl } from '../connect.ts';
-import type { OAuthMode } from '../connect.ts';
+import { authorizeInPopup, readCallbackReport, requestOAuthUrl } from '../connect.ts';
+import type { CallbackReport, OAuthMode } from '../connect.ts';
 import {
   authFields,
   authType,
@@ -43,6 +42,13 @@ function useAction<T>(): [Action<T>, (run: () => Promise<T>) => Promise<T | unde
     }
   }
   return [state, start, () => setState({ status: 'idle' })];
+}
+
+/** Turns the hosted callback's report into a notice, or throws it as an error so the action shows the error panel. */
+function describeReport(report: CallbackReport | null): string {
+  if (report === null) return 'The authorization window was closed before it finished; the list is refreshed.';
+  if (report.kind === 'error') throw new ApiError(0, { code: report.code, message: report.message });
+  return report.kind === 'reauthenticated' ? `Re-authenticated in place (connection ${report.instanceId}).` : `Connected: connection ${report.instanceId}.`;
 }
 
 function parseTags(text: string): string[] {
@@ -131,30 +137,27 @@ function NewConnectionForm({ element, onCreated, onCancel }: { element: Element;
     event.preventDefault();
     const result = await start(async () => {
       const common = {
-        name: name.trim() !== '' ? name.trim() : undefined,
+        name: name.trim() !== '' ? name.trim() : `${element.name} connection`,
         externalUserId: externalUserId.trim() !== '' ? externalUserId.trim() : undefined,
         tags: parseTags(tags),
       };
       const configuration = pick(values, 'config.');
       if (oauth) {
-        const answer = await requestOAuthUrl({
-          elementKey: element.key,
-          ...common,
-          configuration,
-          returnHash: href(['connectors', element.key, 'test'], { connected: '1' }),
-        });
+        const answer = await requestOAuthUrl(
+          { elementKey: element.key, ...common, configuration, returnHash: href(['connectors', element.key, 'test']) },
+          mode,
+        );
         if (mode === 'redirect') {
           window.location.assign(answer.oauthUrl);
           return 'Redirecting to the provider…';
         }
-        await authorizeInPopup(answer.oauthUrl);
-        return 'The authorization window closed; the connection list is refreshed.';
+        return describeReport(await authorizeInPopup(answer.oauthUrl));
       }
       const instance = await api.post<Instance>('/instances', {
         element: { key: element.key },
         ...common,
         configuration,
-        ...(isClientCredentials(element) ? {} : { providerData: pick(values, 'auth.') }),
+        ...(isClientCredentials(element) ? {} : { credentials: pick(values, 'auth.') }),
       });
       return `Connection “${instance.name}” created.`;
     });
@@ -255,7 +258,7 @@ function ReauthorizeForm({ element, instance, onDone, onCancel }: { element: Ele
   async function submit(event: FormEvent) {
     event.preventDefault();
     const result = await start(async () => {
-      await api.patch<Instance>(`/instances/${encodeURIComponent(instance.id)}`, { providerData: pick(values, 'auth.') });
+      await api.patch<Instance>(`/instances/${encodeURIComponent(instance.id)}`, { credentials: pick(values, 'auth.') });
       return 'Re-authenticated in place.';
     });
     if (result !== undefined) onDone(result);
@@ -294,9 +297,8 @@ function ConnectionCard({ element, instance, onChanged, onDeleted }: { element: 
       return;
     }
     const result = await runReauth(async () => {
-      const answer = await requestOAuthUrl({ elementKey: element.key, instanceId: instance.id, returnHash: href(['connectors', element.key, 'test'], { reauthorized: instance.id }) });
-      await authorizeInPopup(answer.oauthUrl);
-      return 'The authorization window closed; the connection is refreshed.';
+      const answer = await requestOAuthUrl({ elementKey: element.key, instanceId: instance.id, returnHash: href(['connectors', element.key, 'test']) }, 'popup');
+      return describeReport(await authorizeInPopup(answer.oauthUrl));
     });
     if (result !== undefined) onChanged();
   }
@@ -430,17 +432,9 @@ function ActionResult<T>({ action, busyLabel, errorTitle, children }: { action: 
   return null;
 }
 
-/** Reads and clears the hosted callback's report (`?instanceId=`, `?error=`) left on the URL after a redirect. */
-function useCallbackReport(): { kind: 'ok' | 'error'; text: string } | null {
-  const [report] = useState(() => {
-    const params = new URLSearchParams(window.location.search);
-    const error = params.get('error');
-    const instanceId = params.get('instanceId');
-    if (error === null && instanceId === null) return null;
-    const description = params.get('error_description') ?? params.get('message');
-    if (error !== null) return { kind: 'error' as const, text: `The provider or Plugboard refused the authorization: ${error}${description !== null ? ` (${description})` : ''}` };
-    return { kind: 'ok' as const, text: `Connected: connection ${instanceId}.` };
-  });
+/** Reads and clears the hosted callback's report (`?instanceId=&status=` or `?error=`) left on the URL by a redirect. */
+function useRedirectReport(): CallbackReport | null {
+  const [report] = useState(() => readCallbackReport(window.location.search));
   useEffect(() => {
     if (report !== null) {
       const url = new URL(window.location.href);
@@ -451,16 +445,16 @@ function useCallbackReport(): { kind: 'ok' | 'error'; text: string } | null {
   return report;
 }
 
-export function TestConnectionsPage({ elementKey, query }: { elementKey: string; query: URLSearchParams }) {
+export function TestConnectionsPage({ elementKey }: { elementKey: string }) {
   const element = useApi((signal) => api.get<Element>(`/elements/${encodeURIComponent(elementKey)}`, undefined, signal), [elementKey]);
   const instances = useApi(
     async (signal) => toPage<Instance>(await api.get('/instances', { element: elementKey, limit: 100 }, signal), ['instances']).items,
     [elementKey],
   );
   const [creating, setCreating] = useState(false);
-  const [message, setMessage] = useState<string | null>(query.has('connected') ? 'Back from the provider; the connection list is refreshed.' : null);
+  const [message, setMessage] = useState<string | null>(null);
   const [deleted, setDeleted] = useState<{ outcome: RevokeOutcome; name: string } | null>(null);
-  const report = useCallbackReport();
+  const report = useRedirectReport();
 
   return (
     <section>
@@ -474,9 +468,12 @@ export function TestConnectionsPage({ elementKey, query }: { elementKey: string;
           </button>
         ) : null}
       </PageHeader>
-      {report !== null ? (
-        <p className={report.kind === 'ok' ? 'notice' : 'notice notice-bad'} role="status">
-          {report.text}
+      {report !== null && report.kind === 'error' ? (
+        <ErrorPanel error={new ApiError(0, { code: report.code, message: report.message })} title="The authorization did not complete" />
+      ) : null}
+      {report !== null && report.kind !== 'error' ? (
+        <p className="notice" role="status">
+          {report.kind === 'reauthenticated' ? 'Re-authenticated in place' : 'Connected'}: connection <code>{report.instanceId}</code>.
         </p>
       ) : null}
       {message !== null ? (

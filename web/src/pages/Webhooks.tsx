@@ -25,9 +25,9 @@ export const EVENT_TYPES = [
 ];
 
 function deliveryTone(status: string | undefined): 'good' | 'bad' | 'warn' | 'neutral' {
-  if (status === 'delivered' || status === 'succeeded') return 'good';
-  if (status === 'failed' || status === 'dead') return 'bad';
-  if (status === 'pending' || status === 'retrying') return 'warn';
+  if (status === 'succeeded') return 'good';
+  if (status === 'failed') return 'bad';
+  if (status === 'pending') return 'warn';
   return 'neutral';
 }
 
@@ -62,16 +62,16 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
                 {items.map((delivery) => (
                   <tr key={delivery.id}>
                     <th scope="row">
-                      <code>{delivery.eventType ?? delivery.type ?? delivery.eventId ?? delivery.id}</code>
+                      <code>{delivery.eventType}</code>
                     </th>
                     <td>
-                      <Pill tone={deliveryTone(delivery.status)}>{delivery.status ?? 'unknown'}</Pill>
-                      {delivery.error !== undefined && delivery.error !== null ? <span className="muted small"> {delivery.error}</span> : null}
+                      <Pill tone={deliveryTone(delivery.status)}>{delivery.status}</Pill>
+                      {delivery.lastError !== null ? <span className="muted small"> {delivery.lastError}</span> : null}
                     </td>
-                    <td>{delivery.responseStatus ?? delivery.statusCode ?? '—'}</td>
-                    <td>{delivery.attempts ?? '—'}</td>
+                    <td>{delivery.lastStatusCode ?? '—'}</td>
+                    <td>{delivery.attempts}</td>
                     <td>
-                      <Time value={delivery.deliveredAt ?? delivery.createdAt} />
+                      <Time value={delivery.deliveredAt ?? delivery.lastAttemptAt ?? delivery.createdAt} />
                     </td>
                   </tr>
                 ))}
@@ -92,16 +92,15 @@ function WebhookCard({ webhook, onRemoved }: { webhook: Webhook; onRemoved: () =
   const [confirming, setConfirming] = useState(false);
   const [logKey, setLogKey] = useState(0);
   const path = `/webhooks/${encodeURIComponent(webhook.id)}`;
-  const events = webhook.events ?? webhook.eventTypes ?? [];
+  const events = webhook.events;
 
   async function test() {
     setTesting(true);
     setError(null);
     setResult(null);
     try {
-      const answer = await api.post<Record<string, unknown>>(`${path}/test`);
-      const status = answer.status ?? answer.responseStatus ?? answer.statusCode;
-      setResult(`Test delivery sent${status !== undefined ? `: ${String(status)}` : ''}.`);
+      const answer = await api.post<{ deliveryId: string; status: string }>(`${path}/test`);
+      setResult(`Test delivery ${answer.deliveryId} queued (${answer.status}); it appears in the delivery log below.`);
       setOpen(true);
       setLogKey((value) => value + 1);
     } catch (caught) {
@@ -130,7 +129,7 @@ function WebhookCard({ webhook, onRemoved }: { webhook: Webhook; onRemoved: () =
         </h3>
         {webhook.enabled === false ? <Pill tone="warn">disabled</Pill> : null}
       </div>
-      <p className="small">Events: {events.length === 0 ? 'all' : events.join(', ')}</p>
+      <p className="small">Events: {events.includes('*') ? 'all' : events.join(', ')}</p>
       <div className="actions wrap">
         <button type="button" className="button small" onClick={test} disabled={testing}>
           {testing ? 'Sending…' : 'Send test'}
@@ -175,8 +174,8 @@ export function WebhooksPage() {
     setSecret(null);
     setCopied(false);
     try {
-      const created = await api.post<Webhook & { secret?: string; signingSecret?: string }>('/webhooks', { url: url.trim(), events: selected });
-      setSecret(created.secret ?? created.signingSecret ?? null);
+      const created = await api.post<Webhook & { signingSecret?: string }>('/webhooks', { url: url.trim(), events: selected.length === 0 ? ['*'] : selected });
+      setSecret(created.signingSecret ?? null);
       setUrl('');
       setSelected([]);
       list.reload();
