@@ -2,7 +2,8 @@
  * Sandbox provider throughput: RFC 7009 revocations and RFC 7662 introspections per second, against a bare node:http
  * server (read the body, answer 200) measured in the same run. Each variant runs in a fresh server process pinned to
  * one core (taskset, when present); the load comes from an undici Pool with several pipelined connections in this
- * process. Rounds alternate the variant order; the report gives the median of rounds and the ratio to the baseline.
+ * process. Within a round the variants run interleaved in short bursts in alternating order; the report gives the
+ * median of rounds and the median of the per-round ratios to the baseline.
  *
  *   node bench/sandbox.ts [--rounds 5] [--requests 30000] [--connections 8] [--pipelining 8] [--json]
  */
@@ -54,6 +55,7 @@ function arg(name: string, fallback: number): number {
 
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
+
 function startChild(variant: Variant, tokenCount: number): Promise<{ child: ChildProcess; ready: Ready }> {
   const self = fileURLToPath(import.meta.url);
   const nodeArgs = [self, 'serve', variant, String(tokenCount)];
@@ -66,31 +68,53 @@ function startChild(variant: Variant, tokenCount: number): Promise<{ child: Chil
   });
 }
 
-async function load(variant: Variant, ready: Ready, requests: number, connections: number, pipelining: number): Promise<number> {
-  const pool = new Pool(`http://127.0.0.1:${ready.port}`, { connections, pipelining });
-  const authorization = 'Basic ' + Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64');
-  const path = variant === 'introspect' ? '/oauth/introspect' : variant === 'revoke' ? '/oauth/revoke' : '/';
-  let next = 0;
-  let failures = 0;
-  const one = async (i: number): Promise<void> => {
-    const token = ready.tokens.length === 0 ? 'x' : ready.tokens[i % ready.tokens.length];
-    const res = await pool.request({ method: 'POST', path, headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+/** Drives one server: a persistent undici Pool and a cursor over that server's tokens. */
+class Driver {
+  readonly variant: Variant;
+  private readonly pool: Pool;
+  private readonly tokens: string[];
+  private readonly path: string;
+  private readonly width: number;
+  private cursor = 0;
+  failures = 0;
+  seconds = 0;
+  requests = 0;
+
+  constructor(variant: Variant, ready: Ready, connections: number, pipelining: number) {
+    this.variant = variant;
+    this.pool = new Pool(`http://127.0.0.1:${ready.port}`, { connections, pipelining });
+    this.tokens = ready.tokens;
+    this.path = variant === 'introspect' ? '/oauth/introspect' : variant === 'revoke' ? '/oauth/revoke' : '/';
+    this.width = connections * pipelining;
+  }
+
+  private async one(): Promise<void> {
+    const token = this.tokens.length === 0 ? 'x' : this.tokens[this.cursor++ % this.tokens.length];
+    const res = await this.pool.request({ method: 'POST', path: this.path, headers: { authorization: AUTHORIZATION, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
     await res.body.dump();
-    if (res.statusCode !== 200) failures += 1;
-  };
-  const worker = async (): Promise<void> => {
-    while (next < requests) await one(next++);
-  };
-  // Warm up the JIT and the connections before timing.
-  for (let i = 0; i < 2000; i++) await one(requests + i);
-  next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: connections * pipelining }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  await pool.close();
-  if (failures > 0) throw new Error(`${variant}: ${failures} requests did not answer 200`);
-  return requests / seconds;
+    if (res.statusCode !== 200) this.failures += 1;
+  }
+
+  /** Send `n` requests with `width` in flight; `timed: false` is a warm-up that is not counted. */
+  async burst(n: number, timed = true): Promise<void> {
+    let left = n;
+    const worker = async (): Promise<void> => {
+      while (left-- > 0) await this.one();
+    };
+    const started = performance.now();
+    await Promise.all(Array.from({ length: this.width }, worker));
+    if (timed) {
+      this.seconds += (performance.now() - started) / 1000;
+      this.requests += n;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
 }
+
+const AUTHORIZATION = 'Basic ' + Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -103,34 +127,50 @@ async function main(): Promise<void> {
   const requests = arg('requests', 30000);
   const connections = arg('connections', 8);
   const pipelining = arg('pipelining', 8);
-  const results: Record<Variant, number[]> = { bare: [], revoke: [], introspect: [] };
+  const bursts = 6;
+  const warmup = 2000;
+  const rates: Record<Variant, number[]> = { bare: [], revoke: [], introspect: [] };
+  const ratios: Record<'revoke' | 'introspect', number[]> = { revoke: [], introspect: [] };
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
-    for (const variant of order) {
-      // Enough distinct live tokens that every timed revocation kills a real token.
-      const { child, ready } = await startChild(variant, variant === 'bare' ? 0 : requests + 2000);
-      try {
-        results[variant].push(await load(variant, ready, requests, connections, pipelining));
-      } finally {
-        child.kill();
+    // Fresh server processes each round. Their bursts interleave, so a neighbour's load on the machine hits every
+    // variant alike instead of one variant's whole run.
+    const started = await Promise.all(VARIANTS.map((v) => startChild(v, v === 'bare' ? 0 : requests + warmup)));
+    const drivers = started.map(({ ready }, i) => new Driver(VARIANTS[i], ready, connections, pipelining));
+    try {
+      for (const d of drivers) await d.burst(warmup, false);
+      for (let b = 0; b < bursts; b++) {
+        const order = (round + b) % 2 === 0 ? drivers : [...drivers].reverse();
+        for (const d of order) await d.burst(Math.ceil(requests / bursts));
       }
+      for (const d of drivers) {
+        if (d.failures > 0) throw new Error(`${d.variant}: ${d.failures} requests did not answer 200`);
+        rates[d.variant].push(d.requests / d.seconds);
+      }
+      const bareRate = rates.bare[round];
+      ratios.revoke.push(rates.revoke[round] / bareRate);
+      ratios.introspect.push(rates.introspect[round] / bareRate);
+    } finally {
+      await Promise.all(drivers.map((d) => d.close()));
+      for (const { child } of started) child.kill();
     }
   }
-  const bare = median(results.bare);
   const summary = {
     rounds,
     requests,
     connections,
     pipelining,
-    pinnedToOneCore: hasTaskset,
-    medianPerSecond: { bare: Math.round(bare), revoke: Math.round(median(results.revoke)), introspect: Math.round(median(results.introspect)) },
-    ratioToBare: { revoke: +(median(results.revoke) / bare).toFixed(2), introspect: +(median(results.introspect) / bare).toFixed(2) },
+    serverPinnedToOneCore: hasTaskset,
+    perRound: { bare: rates.bare.map(Math.round), revoke: rates.revoke.map(Math.round), introspect: rates.introspect.map(Math.round) },
+    medianPerSecond: { bare: Math.round(median(rates.bare)), revoke: Math.round(median(rates.revoke)), introspect: Math.round(median(rates.introspect)) },
+    // Median of the per-round ratios: each ratio compares variants that ran interleaved in the same round.
+    ratioToBare: { revoke: +median(ratios.revoke).toFixed(2), introspect: +median(ratios.introspect).toFixed(2) },
   };
   if (process.argv.includes('--json')) {
     process.stdout.write(JSON.stringify(summary) + '\n');
     return;
   }
   process.stdout.write(`sandbox bench: ${rounds} rounds x ${requests} requests, ${connections} connections x ${pipelining} pipelined, server ${hasTaskset ? 'pinned to one core' : 'not pinned (no taskset)'}\n`);
+  process.stdout.write(`  per round (req/s): ${JSON.stringify(summary.perRound)}\n`);
   process.stdout.write(`  bare node:http   ${summary.medianPerSecond.bare.toString().padStart(8)} req/s\n`);
   process.stdout.write(`  revoke (7009)    ${summary.medianPerSecond.revoke.toString().padStart(8)} req/s  ${summary.ratioToBare.revoke}x bare\n`);
   process.stdout.write(`  introspect       ${summary.medianPerSecond.introspect.toString().padStart(8)} req/s  ${summary.ratioToBare.introspect}x bare\n`);

@@ -117,7 +117,7 @@ async function serve(ctx: SandboxContext, raw: IncomingMessage, res: ServerRespo
     if (err instanceof BodyTooLarge) return sendJson(res, 413, { error: 'invalid_request', error_description: 'the request body is larger than 64 KiB' }, { connection: 'close' });
     throw err;
   }
-  const req: SandboxRequest = { method, path, query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), headers: raw.headers, body, raw, clientId: null, form: undefined };
+  const req: SandboxRequest = { method, path, query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), headers: raw.headers, body, raw, clientId: null, form: undefined, basic: undefined };
 
   if (path === '/_admin' || path.startsWith('/_admin/')) {
     if (!adminAllowed(ctx, raw)) {

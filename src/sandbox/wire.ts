@@ -22,6 +22,8 @@ export interface SandboxRequest {
   clientId: string | null;
   /** Parsed form body, cached: `undefined` until parsed, `null` when the body is not a form. */
   form: URLSearchParams | null | undefined;
+  /** Decoded Basic credentials, cached: `undefined` until decoded (see basicCredentials for the value space). */
+  basic?: BasicCredentials | null | 'absent';
 }
 
 export function readBody(req: IncomingMessage): Promise<string> {
@@ -108,8 +110,12 @@ export interface BasicCredentials {
  * @see RFC 6749 §2.3.1 (client id and secret are form-urlencoded before base64)
  */
 export function basicCredentials(req: SandboxRequest): BasicCredentials | null | undefined {
-  const header = req.headers.authorization;
-  if (!header || !/^basic /i.test(header)) return undefined;
+  if (req.basic === undefined) req.basic = decodeBasic(req.headers.authorization);
+  return req.basic === 'absent' ? undefined : req.basic;
+}
+
+function decodeBasic(header: string | undefined): BasicCredentials | null | 'absent' {
+  if (!header || !/^basic /i.test(header)) return 'absent';
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon === -1) return null;
