@@ -1,0 +1,632 @@
+/**
+ * Revocation as the platform runs it: on delete, on a test revoke, and for every connection of a GDPR erasure
+ * request. The order is always the same: under the connection's lock (so no refresh can mint a token we would miss)
+ * take the latest grant, seal it into a pending `revocations` row and destroy the connection's local secrets in the
+ * same transaction; then call the provider. The provider call never holds a deletion hostage: on delete and test
+ * revoke it is attempted inline within a short bound, and whatever is not finished by then continues as a durable
+ * job (`revocation.revoke`), retried with backoff (and the provider's Retry-After) up to a bounded number of attempts,
+ * with a per-provider concurrency limit. The sealed grant is dropped the moment the revocation ends, whatever the
+ * outcome. Erasure requests (`erasure.run`) collect matching connections in batches, each batch erased atomically
+ * (secrets, configuration, tags, events and executions about the connection), then fan out revocation jobs; the
+ * request completes when its last item ends, crash or not.
+ */
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { AppContext } from '../context.ts';
+import { PlugboardError } from '../core/errors.ts';
+import { transition } from '../core/connection.ts';
+import type { ConnectorDefinition } from '../connectors/schema.ts';
+import { withConnectionLock } from '../auth/lock.ts';
+import { baseUrlOf } from '../auth/provider.ts';
+import { resolveConnector as resolveFromRegistry, resolveOAuthClient } from '../auth/resolve.ts';
+import { openSecret, requireConnection, stateColumns, stateOf, updateConnection, type ConnectionRow, type SecretField } from '../store/connections.ts';
+import { recordEvent } from '../store/events.ts';
+import type { Database } from '../store/schema.ts';
+import {
+  completeErasure,
+  countAttempt,
+  erasureTotals,
+  finishRevocation,
+  getErasureRequest,
+  getRevocationById,
+  insertErasureRequest,
+  insertRevocations,
+  noteRetry,
+  pendingRevocationIds,
+  type ErasureRequestTable,
+  type ErasureStatus,
+  type RevocationReason,
+  type RevocationResult,
+  type RevocationTable,
+} from '../store/revocations.ts';
+import { newId } from '../crypto/random.ts';
+import { backoffDelayMs } from '../jobs/backoff.ts';
+import { JobRetryError, type JobContext, type JobQueue } from '../jobs/types.ts';
+import { revokeAtProvider, verifyRevoked, type Grant, type ProviderOutcome } from './perform.ts';
+
+export const REVOKE_JOB = 'revocation.revoke';
+export const ERASURE_JOB = 'erasure.run';
+
+export interface RevocationSettings {
+  /** Bound on each provider request. */
+  requestTimeoutMs: number;
+  /** How long DELETE and test revoke wait for the provider before answering `pending`. */
+  inlineBoundMs: number;
+  /** Provider attempts per revocation before it is reported failed (with its manual step). */
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Revocations running at once per process, and per provider (connector). */
+  concurrency: number;
+  perProviderLimit: number;
+  /** Store erasure subjects (external ids) as salted SHA-256 once collected. */
+  hashExternalIds: boolean;
+  /** Connections collected and erased per transaction. */
+  erasureBatchSize: number;
+  /** A pending revocation untouched this long is assumed orphaned (crash) and re-enqueued by the recovery sweep. */
+  recoveryAfterMs: number;
+}
+
+export const DEFAULT_REVOCATION_SETTINGS: RevocationSettings = {
+  requestTimeoutMs: 10_000,
+  inlineBoundMs: 10_000,
+  maxAttempts: 8,
+  backoffBaseMs: 2_000,
+  backoffMaxMs: 15 * 60_000,
+  concurrency: 50,
+  perProviderLimit: 20,
+  hashExternalIds: false,
+  erasureBatchSize: 500,
+  recoveryAfterMs: 120_000,
+};
+
+export type ConnectorResolver = (orgId: string, key: string) => Promise<ConnectorDefinition>;
+
+/** The outcome returned by DELETE /instances/{id} and POST /instances/{id}/revoke. */
+export interface RevokeOutcome {
+  id: string;
+  revocationId: string;
+  revoked: boolean;
+  verified: boolean;
+  /** True when the provider call continues in the background (see GET /erasure-requests or the events). */
+  pending: boolean;
+  message: { text: string; unregisterURL: string | null };
+  serviceResponse: { statusCode: number | null; body: unknown };
+}
+
+export interface ErasureInput {
+  externalUserId?: string;
+  instanceIds?: string[];
+  tag?: string;
+}
+
+interface RevokeJobData {
+  revocationId: string;
+  /** The connector key: the per-provider concurrency group. */
+  provider: string;
+}
+
+interface ErasureJobData {
+  orgId: string;
+  erasureId: string;
+}
+
+const PROVIDER_BODY_MAX = 8 * 1024;
+const REDACTED = '[redacted]';
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+function grantSecrets(grant: Grant): string[] {
+  const a = grant.auth;
+  return [a.accessToken, a.refreshToken, a.clientSecret, a.password, a.apiKey].filter((v): v is string => typeof v === 'string' && v.length >= 4);
+}
+
+/** The provider's answer as stored: every grant value scrubbed, bounded in size. */
+function storedBody(body: unknown, grant: Grant | null): string | null {
+  if (body === null || body === undefined) return null;
+  let text = JSON.stringify(body) as string | undefined;
+  if (text === undefined) return null;
+  for (const secret of grant === null ? [] : grantSecrets(grant)) text = text.split(JSON.stringify(secret).slice(1, -1)).join(REDACTED);
+  if (text.length > PROVIDER_BODY_MAX) return JSON.stringify(`${text.slice(0, PROVIDER_BODY_MAX)}…`);
+  return text;
+}
+
+function parseStoredBody(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+export function hashSubject(orgId: string, externalUserId: string): string {
+  return `sha256:${createHash('sha256').update(`${orgId}\n${externalUserId}`).digest('hex')}`;
+}
+
+export class RevocationService {
+  readonly ctx: AppContext;
+  readonly settings: RevocationSettings;
+  /** Where connectors come from; tests point it at a sandbox on an ephemeral port. */
+  resolveConnector: ConnectorResolver;
+
+  constructor(ctx: AppContext, settings: Partial<RevocationSettings> = {}) {
+    this.ctx = ctx;
+    this.settings = { ...DEFAULT_REVOCATION_SETTINGS, ...settings };
+    this.resolveConnector = (orgId, key) => resolveFromRegistry(ctx, orgId, key);
+  }
+
+  private get db(): Kysely<Database> {
+    return this.ctx.store.db;
+  }
+
+  private get jobs(): JobQueue {
+    return this.ctx.jobs;
+  }
+
+  /** Defines the two jobs; call once before the queue starts. */
+  defineJobs(): void {
+    this.jobs.define<RevokeJobData>(REVOKE_JOB, (data, job) => this.runRevokeJob(data, job), {
+      concurrency: this.settings.concurrency,
+      // The revocation's own attempt budget decides when to give up; the extra job attempts cover runs cut short by a
+      // crash, so a revocation always ends with a recorded outcome.
+      maxAttempts: this.settings.maxAttempts + 3,
+      backoff: { baseMs: this.settings.backoffBaseMs, maxMs: this.settings.backoffMaxMs },
+      groupConcurrency: { key: (data) => data.provider, limit: this.settings.perProviderLimit },
+    });
+    this.jobs.define<ErasureJobData>(ERASURE_JOB, (data, job) => this.runErasureJob(data, job), {
+      concurrency: 2,
+      maxAttempts: 20,
+      backoff: { baseMs: 1_000, maxMs: 60_000 },
+    });
+  }
+
+  // ---- grants -------------------------------------------------------------------------------------------------
+
+  private sealGrant(orgId: string, revocationId: string, grant: Grant): string {
+    return this.ctx.vault.seal(JSON.stringify(grant), { orgId, table: 'revocations', rowId: revocationId, field: 'sealed_grant' });
+  }
+
+  private openGrant(row: RevocationTable): Grant | null {
+    if (row.sealed_grant === null) return null;
+    return JSON.parse(this.ctx.vault.open(row.sealed_grant, { orgId: row.org_id, table: 'revocations', rowId: row.id, field: 'sealed_grant' })) as Grant;
+  }
+
+  private async connectorOrNull(orgId: string, key: string): Promise<ConnectorDefinition | null> {
+    try {
+      return await this.resolveConnector(orgId, key);
+    } catch (error) {
+      if (error instanceof PlugboardError && error.code === 'NOT_FOUND') return null;
+      throw error;
+    }
+  }
+
+  /**
+   * The latest grant of a connection (call under its lock): tokens, OAuth client, base URL and configuration, in the
+   * shape of the flow `auth` object. Built from the connector this service resolved (not the registry's), so the
+   * revocation talks to the same provider the grant came from.
+   */
+  private async snapshot(orgId: string, row: ConnectionRow, def: ConnectorDefinition | null): Promise<Grant | null> {
+    if (def === null) return null;
+    const configuration = JSON.parse(row.configuration) as Record<string, unknown>;
+    let client: { clientId: string; clientSecret: string } | null = null;
+    if (def.auth.type === 'oauth2_authorization_code' || def.auth.type === 'oauth2_client_credentials') {
+      try {
+        client = await resolveOAuthClient(this.ctx, orgId, def, row);
+      } catch (error) {
+        if (!(error instanceof PlugboardError) || error.code !== 'NOT_FOUND') throw error;
+      }
+    }
+    const open = (field: SecretField): string | null => openSecret(this.ctx.vault, row, field);
+    return {
+      elementKey: row.element_key,
+      auth: {
+        accessToken: open('access_token'),
+        refreshToken: open('refresh_token'),
+        tokenType: row.token_type,
+        expiresAt: row.expires_at,
+        clientId: client?.clientId ?? row.client_id,
+        clientSecret: client?.clientSecret ?? null,
+        username: open('username'),
+        password: open('password'),
+        apiKey: open('api_key'),
+        baseUrl: baseUrlOf(def, configuration, row.base_url),
+        configuration,
+      },
+    };
+  }
+
+  private newRevocation(orgId: string, row: ConnectionRow, reason: RevocationReason, erasureId: string | null, grant: Grant | null, now: string): RevocationTable {
+    const id = newId();
+    return {
+      id,
+      org_id: orgId,
+      instance_id: row.id,
+      erasure_id: erasureId,
+      element_key: row.element_key,
+      reason,
+      status: 'pending',
+      revoked: 0,
+      verified: 0,
+      method: null,
+      provider_status: null,
+      provider_body: null,
+      message_text: null,
+      unregister_url: null,
+      attempts: 0,
+      last_error: null,
+      sealed_grant: grant === null ? null : this.sealGrant(orgId, id, grant),
+      created_at: now,
+      updated_at: now,
+      completed_at: null,
+    };
+  }
+
+  // ---- delete and test revoke ---------------------------------------------------------------------------------
+
+  /**
+   * DELETE /instances/{id} (`mode: 'delete'`) and POST /instances/{id}/revoke (`mode: 'test'`). Local secrets are
+   * gone when this returns, whatever the provider does; the provider call is awaited at most `inlineBoundMs`.
+   */
+  async revokeInstance(orgId: string, instanceId: string, mode: 'delete' | 'test'): Promise<RevokeOutcome> {
+    await requireConnection(this.db, orgId, instanceId);
+    let revocation: RevocationTable | undefined;
+    let grant: Grant | null = null;
+    let def: ConnectorDefinition | null = null;
+    await withConnectionLock(this.ctx, orgId, instanceId, async () => {
+      // Re-read under the lock: a refresh that finished while we waited may have rotated the refresh token.
+      const row = await requireConnection(this.db, orgId, instanceId);
+      if (mode === 'test' && row.revoked === 1) {
+        throw new PlugboardError('INSTANCE_REVOKED', `Instance ${instanceId} is already revoked; re-authenticate it with PATCH /instances/{id} and a new code before testing a revocation again.`);
+      }
+      def = await this.connectorOrNull(orgId, row.element_key);
+      grant = await this.snapshot(orgId, row, def);
+      const now = nowIso();
+      const created = this.newRevocation(orgId, row, mode, null, grant, now);
+      revocation = created;
+      await this.db.transaction().execute(async (trx) => {
+        await insertRevocations(trx, [created]);
+        if (mode === 'delete') {
+          await trx.deleteFrom('connections').where('org_id', '=', orgId).where('id', '=', instanceId).execute();
+          await recordEvent(trx, orgId, { type: 'instance.deleted', instanceId, data: { element: row.element_key, revocationId: created.id } });
+        } else {
+          // Test revoke: the connection keeps its id, name, tags and configuration; only the grant goes.
+          const revokedState = transition(stateOf(row), { kind: 'revoke' }).state;
+          await updateConnection(trx, this.ctx.vault, orgId, instanceId, { ...stateColumns(revokedState), expires_at: null, refresh_failures: 0 }, { access_token: null, refresh_token: null }, now);
+        }
+      });
+    });
+    const created = revocation as unknown as RevocationTable;
+    return this.settleInline(created, def, grant);
+  }
+
+  /** First provider attempt within the inline bound; anything unfinished becomes a background job. */
+  private async settleInline(row: RevocationTable, def: ConnectorDefinition | null, grant: Grant | null): Promise<RevokeOutcome> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error('inline bound reached')), this.settings.inlineBoundMs);
+    let step: AttemptResult;
+    try {
+      step = await this.attempt(row, def, grant, 1, controller.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (step.kind === 'finished') return this.toOutcome(row.instance_id, row.id, step.outcome, step.verified, false);
+    const delay = controller.signal.aborted ? 0 : (step.outcome.retryAfterMs ?? backoffDelayMs(1, { baseMs: this.settings.backoffBaseMs, maxMs: this.settings.backoffMaxMs }));
+    await this.enqueueRevocations([{ id: row.id, provider: row.element_key }], delay);
+    const text = `The provider has not confirmed the revocation yet; it continues in the background (revocation ${row.id}). Plugboard's copy of the tokens is already destroyed.`;
+    return this.toOutcome(row.instance_id, row.id, { ...step.outcome, message: { text, unregisterURL: step.outcome.message.unregisterURL } }, false, true);
+  }
+
+  private toOutcome(instanceId: string, revocationId: string, outcome: ProviderOutcome, verified: boolean, pending: boolean): RevokeOutcome {
+    return {
+      id: instanceId,
+      revocationId,
+      revoked: outcome.revoked,
+      verified,
+      pending,
+      message: outcome.message,
+      serviceResponse: { statusCode: outcome.statusCode, body: outcome.body ?? null },
+    };
+  }
+
+  async enqueueRevocations(items: readonly { id: string; provider: string }[], delayMs = 0): Promise<void> {
+    if (items.length === 0) return;
+    await this.jobs.enqueueMany<RevokeJobData>(REVOKE_JOB, items.map((item) => ({
+      data: { revocationId: item.id, provider: item.provider },
+      options: { singletonKey: `revoke:${item.id}`, startAfter: delayMs },
+    })));
+  }
+
+  // ---- one provider attempt -----------------------------------------------------------------------------------
+
+  private async attempt(row: RevocationTable, def: ConnectorDefinition | null, grant: Grant | null, attemptNumber: number, signal: AbortSignal): Promise<AttemptResult> {
+    await countAttempt(this.db, row.id, nowIso());
+    const isLast = attemptNumber >= this.settings.maxAttempts;
+    let outcome: ProviderOutcome;
+    if (def === null || grant === null) {
+      outcome = {
+        kind: 'done',
+        revoked: false,
+        verified: false,
+        method: 'manual',
+        statusCode: null,
+        body: null,
+        message: { text: `The connector ${row.element_key} is no longer known, so Plugboard cannot revoke this connection's access at the provider. Remove it by hand in the provider's connected-apps settings.`, unregisterURL: null },
+        error: 'connector unknown',
+      };
+    } else {
+      try {
+        outcome = await revokeAtProvider(def, grant, { timeoutMs: this.settings.requestTimeoutMs, signal, context: { orgId: row.org_id, connectionId: row.instance_id } });
+      } catch (error) {
+        // A refused target (SSRF guard, plain HTTP) cannot succeed later: a manual step, not a retry.
+        if (error instanceof PlugboardError && error.code === 'TARGET_FORBIDDEN') {
+          outcome = { kind: 'done', revoked: false, verified: false, method: 'rfc7009', statusCode: null, body: null, message: { text: `${error.message} Remove the access by hand.`, unregisterURL: def.unregisterUrl }, error: error.code };
+        } else {
+          outcome = { kind: 'retry', revoked: false, verified: false, method: 'rfc7009', statusCode: null, body: null, message: { text: 'The revocation request failed.', unregisterURL: def.unregisterUrl }, error: error instanceof Error ? error.message : String(error) };
+        }
+      }
+    }
+    if (outcome.kind === 'retry' && !isLast && !signal.aborted) {
+      await noteRetry(this.db, row.id, (outcome.error ?? 'retry').slice(0, 500), outcome.statusCode, nowIso());
+      return { kind: 'retry', outcome };
+    }
+    if (outcome.kind === 'retry' && signal.aborted && !isLast) {
+      await noteRetry(this.db, row.id, 'the provider did not answer within the inline bound', outcome.statusCode, nowIso());
+      return { kind: 'retry', outcome };
+    }
+    let verified = false;
+    if (outcome.revoked && def !== null && grant !== null) {
+      try {
+        verified = await verifyRevoked(def, grant, { timeoutMs: this.settings.requestTimeoutMs, signal });
+      } catch {
+        verified = false;
+      }
+    }
+    await this.finish(row, outcome, verified, grant);
+    return { kind: 'finished', outcome, verified };
+  }
+
+  private async finish(row: RevocationTable, outcome: ProviderOutcome, verified: boolean, grant: Grant | null): Promise<void> {
+    const now = nowIso();
+    const result: RevocationResult = {
+      status: outcome.revoked ? 'revoked' : outcome.method === 'manual' ? 'manual' : 'failed',
+      revoked: outcome.revoked,
+      verified,
+      method: outcome.method,
+      providerStatus: outcome.statusCode,
+      // The receipt of an erasure keeps no provider body: it might echo personal data.
+      providerBody: row.reason === 'erasure' ? null : storedBody(outcome.body, grant),
+      messageText: outcome.revoked ? null : outcome.message.text,
+      unregisterUrl: outcome.revoked ? null : outcome.message.unregisterURL,
+      lastError: outcome.error === undefined ? null : outcome.error.slice(0, 500),
+    };
+    const { finished, erasureCompleted } = await finishRevocation(this.db, row.id, result, now);
+    if (finished && row.reason !== 'erasure' && (outcome.revoked || row.reason === 'test')) {
+      await recordEvent(this.db, row.org_id, {
+        type: 'instance.revoked',
+        instanceId: row.instance_id,
+        data: { revocationId: row.id, reason: row.reason, providerRevoked: outcome.revoked, verified, method: outcome.method, providerStatus: outcome.statusCode },
+      });
+    }
+    if (erasureCompleted !== null) await this.recordErasureCompleted(erasureCompleted.orgId, erasureCompleted.id, erasureCompleted.status);
+  }
+
+  private async recordErasureCompleted(orgId: string, erasureId: string, status: ErasureStatus): Promise<void> {
+    const totals = await erasureTotals(this.db, orgId, erasureId);
+    await recordEvent(this.db, orgId, { type: 'erasure.completed', data: { erasureRequestId: erasureId, status, ...totals } });
+  }
+
+  /** The `revocation.revoke` job: one provider attempt for a pending revocation; throws to be retried. */
+  private async runRevokeJob(data: RevokeJobData, job: JobContext): Promise<void> {
+    const row = await getRevocationById(this.db, data.revocationId);
+    if (row === undefined || row.status !== 'pending') return;
+    const def = await this.connectorOrNull(row.org_id, row.element_key);
+    const grant = this.openGrant(row);
+    const step = await this.attempt(row, def, grant, row.attempts + 1, job.signal);
+    if (step.kind === 'retry') {
+      throw new JobRetryError(step.outcome.error ?? 'the provider asked to retry', step.outcome.retryAfterMs);
+    }
+  }
+
+  // ---- erasure ------------------------------------------------------------------------------------------------
+
+  async createErasure(orgId: string, input: ErasureInput, requestedBy: string | null): Promise<ErasureRequestTable> {
+    const given = [input.externalUserId, input.instanceIds, input.tag].filter((v) => v !== undefined).length;
+    if (given !== 1) {
+      throw new PlugboardError('VALIDATION_FAILED', 'An erasure request names exactly one subject: externalUserId, instanceIds or tag.', {
+        details: [{ path: 'body', message: `expected exactly one of externalUserId, instanceIds, tag; got ${given}` }],
+      });
+    }
+    const now = nowIso();
+    const row: ErasureRequestTable = {
+      id: newId(),
+      org_id: orgId,
+      subject_kind: input.externalUserId !== undefined ? 'externalUserId' : input.tag !== undefined ? 'tag' : 'instanceIds',
+      subject: input.externalUserId ?? input.tag ?? null,
+      subject_hash: input.externalUserId !== undefined && this.settings.hashExternalIds ? hashSubject(orgId, input.externalUserId) : null,
+      instance_ids: input.instanceIds === undefined ? null : JSON.stringify([...new Set(input.instanceIds)]),
+      status: 'pending',
+      total: 0,
+      remaining: 0,
+      enumerated: 0,
+      requested_by: requestedBy,
+      created_at: now,
+      started_at: null,
+      completed_at: null,
+    };
+    await insertErasureRequest(this.db, row);
+    await this.jobs.enqueue<ErasureJobData>(ERASURE_JOB, { orgId, erasureId: row.id }, { singletonKey: `erasure:${row.id}` });
+    return row;
+  }
+
+  /** Connections of the request not yet collected, in id order. */
+  private async matching(orgId: string, request: ErasureRequestTable, limit: number): Promise<ConnectionRow[]> {
+    let query = this.db.selectFrom('connections').selectAll().where('org_id', '=', orgId);
+    if (request.subject_kind === 'externalUserId') {
+      if (request.subject === null) return [];
+      query = query.where('external_user_id', '=', request.subject);
+    } else if (request.subject_kind === 'tag') {
+      if (request.subject === null) return [];
+      query = query.where('id', 'in', this.db.selectFrom('connection_tags').select('connection_id').where('org_id', '=', orgId).where('tag', '=', request.subject));
+    } else {
+      const ids = JSON.parse(request.instance_ids ?? '[]') as string[];
+      if (ids.length === 0) return [];
+      query = query.where('id', 'in', ids);
+    }
+    return query.orderBy('id').limit(limit).execute();
+  }
+
+  /**
+   * Erases one batch atomically: deletes the connections (secrets, configuration, tags) that are not leased by a
+   * refresh in flight and unchanged since they were read, their events and executions, and inserts their pending
+   * revocations with the sealed grants. Returns the revocations created.
+   */
+  private async eraseBatch(orgId: string, request: ErasureRequestTable, rows: ConnectionRow[]): Promise<RevocationTable[]> {
+    const now = nowIso();
+    const prepared: Array<{ row: ConnectionRow; revocation: RevocationTable }> = [];
+    const defs = new Map<string, ConnectorDefinition | null>();
+    for (const row of rows) {
+      if (row.lease_owner !== null && row.lease_until !== null && row.lease_until >= now) continue;
+      if (!defs.has(row.element_key)) defs.set(row.element_key, await this.connectorOrNull(orgId, row.element_key));
+      const grant = await this.snapshot(orgId, row, defs.get(row.element_key) ?? null);
+      prepared.push({ row, revocation: this.newRevocation(orgId, row, 'erasure', request.id, grant, now) });
+    }
+    if (prepared.length === 0) return [];
+    const withExecutions = await hasExecutionsTable(this.db);
+    return this.db.transaction().execute(async (trx) => {
+      // Only rows still exactly as snapshotted and not leased: a refresh that slipped in keeps its row for a later pass.
+      const deleted = await trx
+        .deleteFrom('connections')
+        .where('org_id', '=', orgId)
+        .where((eb) => eb.or(prepared.map(({ row }) => eb.and([eb('id', '=', row.id), eb('updated_at', '=', row.updated_at)]))))
+        .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', now)]))
+        .returning('id')
+        .execute();
+      const gone = new Set(deleted.map((d) => d.id));
+      const created = prepared.filter(({ row }) => gone.has(row.id)).map(({ revocation }) => revocation);
+      if (created.length === 0) return [];
+      const ids = created.map((r) => r.instance_id);
+      await trx.deleteFrom('connection_tags').where('org_id', '=', orgId).where('connection_id', 'in', ids).execute();
+      await trx.deleteFrom('events').where('org_id', '=', orgId).where('instance_id', 'in', ids).execute();
+      if (withExecutions) await deleteExecutionsOf(trx, orgId, ids);
+      await insertRevocations(trx, created);
+      await trx
+        .updateTable('erasure_requests')
+        .set((eb) => ({ total: eb('total', '+', created.length), remaining: eb('remaining', '+', created.length) }))
+        .where('id', '=', request.id)
+        .execute();
+      return created;
+    });
+  }
+
+  /** The `erasure.run` job: collect and erase in batches, fan out revocations, then complete when nothing is left. */
+  private async runErasureJob(data: ErasureJobData, job: JobContext): Promise<void> {
+    let request = await getErasureRequest(this.db, data.orgId, data.erasureId);
+    if (request === undefined) return;
+    if (request.status === 'pending') {
+      await this.db.updateTable('erasure_requests').set({ status: 'running', started_at: nowIso() }).where('id', '=', request.id).where('status', '=', 'pending').execute();
+      request = { ...request, status: 'running' };
+    }
+    if (request.enumerated === 0) {
+      let idle = 0;
+      for (;;) {
+        if (job.signal.aborted) throw new JobRetryError('stopping', 0);
+        const rows = await this.matching(data.orgId, request, this.settings.erasureBatchSize);
+        if (rows.length === 0) break;
+        const created = await this.eraseBatch(data.orgId, request, rows);
+        await this.enqueueRevocations(created.map((r) => ({ id: r.id, provider: r.element_key })));
+        if (created.length === 0) {
+          // Every matching connection is leased by a refresh in flight: wait for the leases to end.
+          idle += 1;
+          if (idle > 600) throw new JobRetryError('matching connections stay leased by token refreshes', 5_000);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        } else {
+          idle = 0;
+        }
+      }
+      await this.db
+        .updateTable('erasure_requests')
+        .set({ enumerated: 1, ...(request.subject_hash !== null ? { subject: null } : {}) })
+        .where('id', '=', request.id)
+        .execute();
+    }
+    // Revocations created just before a crash may have missed their job: the singleton key makes this idempotent.
+    let after: string | null = null;
+    for (;;) {
+      const ids = await pendingRevocationIds(this.db, request.id, after, 1000);
+      if (ids.length === 0) break;
+      const rows = await this.db.selectFrom('revocations').select(['id', 'element_key']).where('id', 'in', ids).execute();
+      await this.enqueueRevocations(rows.map((r) => ({ id: r.id, provider: r.element_key })));
+      after = ids[ids.length - 1] as string;
+    }
+    const status = await completeErasure(this.db, data.orgId, request.id, nowIso());
+    if (status !== null) await this.recordErasureCompleted(data.orgId, request.id, status);
+  }
+
+  /**
+   * Re-enqueues revocations and erasure requests orphaned by a crash (a process that died after writing the pending
+   * row but before its job existed). Idempotent: singleton keys drop duplicates of jobs still queued or running.
+   */
+  async recover(): Promise<number> {
+    const cutoff = new Date(Date.now() - this.settings.recoveryAfterMs).toISOString();
+    let count = 0;
+    let after: string | null = null;
+    for (;;) {
+      let query = this.db.selectFrom('revocations').select(['id', 'element_key']).where('status', '=', 'pending').where('updated_at', '<', cutoff);
+      if (after !== null) query = query.where('id', '>', after);
+      const rows = await query.orderBy('id').limit(1000).execute();
+      if (rows.length === 0) break;
+      await this.enqueueRevocations(rows.map((r) => ({ id: r.id, provider: r.element_key })));
+      count += rows.length;
+      after = rows[rows.length - 1]?.id ?? null;
+    }
+    const stuck = await this.db.selectFrom('erasure_requests').select(['id', 'org_id']).where('status', 'in', ['pending', 'running']).where('created_at', '<', cutoff).execute();
+    for (const request of stuck) {
+      await this.jobs.enqueue<ErasureJobData>(ERASURE_JOB, { orgId: request.org_id, erasureId: request.id }, { singletonKey: `erasure:${request.id}` });
+    }
+    return count + stuck.length;
+  }
+}
+
+type AttemptResult = { kind: 'finished'; outcome: ProviderOutcome; verified: boolean } | { kind: 'retry'; outcome: ProviderOutcome };
+
+/** Flow execution history about the erased connections, when the executions table exists (migration 0005). */
+async function deleteExecutionsOf(db: Kysely<Database>, orgId: string, instanceIds: string[]): Promise<void> {
+  const tables = db as unknown as Kysely<Record<string, { org_id: string; instance_id: string | null }>>;
+  await tables.deleteFrom('executions').where('org_id', '=', orgId).where('instance_id', 'in', instanceIds).execute();
+}
+
+const executionsTableKnown = new WeakMap<object, boolean>();
+async function hasExecutionsTable(db: Kysely<Database>): Promise<boolean> {
+  const known = executionsTableKnown.get(db);
+  if (known !== undefined) return known;
+  const tables = await db.introspection.getTables();
+  const present = tables.some((t) => t.name === 'executions');
+  // Only a positive answer is cached: the table appears when migration 0005 is applied.
+  if (present) executionsTableKnown.set(db, true);
+  return present;
+}
+
+export function revocationOutcomeView(row: RevocationTable): { statusCode: number | null; body: unknown } {
+  return { statusCode: row.provider_status, body: parseStoredBody(row.provider_body) };
+}
+
+const services = new WeakMap<AppContext, RevocationService>();
+
+/** The revocation service of an app context (one per context; created by the installer). */
+export function revocationService(ctx: AppContext): RevocationService {
+  let service = services.get(ctx);
+  if (service === undefined) {
+    service = new RevocationService(ctx);
+    services.set(ctx, service);
+  }
+  return service;
+}
+
+export function installRevocationService(ctx: AppContext, settings: Partial<RevocationSettings>): RevocationService {
+  const service = new RevocationService(ctx, settings);
+  services.set(ctx, service);
+  return service;
+}
