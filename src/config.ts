@@ -39,6 +39,8 @@ export interface Config {
   webhooks: { allowPrivateTargets: boolean };
   /** The connection health checker: how often it runs, when a connection counts as idle, when it gets disabled. */
   health: { enabled: boolean; intervalMs: number; idleMs: number; refreshFailureLimit: number };
+  /** Flow execution history: kept this many days, and at most this many executions per organization. */
+  executions: { retentionDays: number; maxPerOrg: number };
 }
 
 export type ConfigOverrides = Partial<Omit<Config, 'sandbox'>> & { sandbox?: Partial<Config['sandbox']> };
@@ -67,6 +69,8 @@ export const ENVIRONMENT = [
   { name: 'PLUGBOARD_HEALTH_INTERVAL_MS', flag: '(none)', default: '300000', meaning: 'Mean time between health-check rounds (jittered by +-20%).' },
   { name: 'PLUGBOARD_HEALTH_IDLE_MS', flag: '(none)', default: '3600000', meaning: 'A connection not called for this long gets its authping run by the health check.' },
   { name: 'PLUGBOARD_REFRESH_FAILURE_LIMIT', flag: '(none)', default: '5', meaning: 'Consecutive failed token refreshes after which a connection is disabled (event instance.disabled).' },
+  { name: 'PLUGBOARD_EXECUTION_RETENTION_DAYS', flag: '(none)', default: '30', meaning: 'Flow execution history older than this many days is deleted.' },
+  { name: 'PLUGBOARD_EXECUTION_MAX_PER_ORG', flag: '(none)', default: '10000', meaning: 'At most this many flow executions are kept per organization (the newest).' },
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -146,6 +150,10 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       intervalMs: integer('PLUGBOARD_HEALTH_INTERVAL_MS', 300_000, 1_000, 86_400_000),
       idleMs: integer('PLUGBOARD_HEALTH_IDLE_MS', 3_600_000, 0, 30 * 86_400_000),
       refreshFailureLimit: integer('PLUGBOARD_REFRESH_FAILURE_LIMIT', 5, 1, 1000),
+    },
+    executions: overrides.executions ?? {
+      retentionDays: integer('PLUGBOARD_EXECUTION_RETENTION_DAYS', 30, 1, 3650),
+      maxPerOrg: integer('PLUGBOARD_EXECUTION_MAX_PER_ORG', 10_000, 10, 10_000_000),
     },
   };
   if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;

@@ -9,8 +9,8 @@ import type { ConnectionsTables } from './connections.ts';
 import type { EventsTables } from './events.ts';
 import type { OAuthStatesTables } from './oauthStates.ts';
 import type { JobsDatabase } from './jobs.ts';
-import type { RevocationTables } from './revocations.ts';
 import type { ConnectorsTables } from './connectors.ts';
+import type { ExecutionsTables } from './executions.ts';
 
 export interface MigrationTable {
   name: string;
@@ -71,7 +71,7 @@ export interface KeyringTable {
   rows_remaining: Generated<number | null>;
 }
 
-export interface Database extends ConnectionsTables, EventsTables, OAuthStatesTables, JobsDatabase, ConnectorsTables, RevocationTables {
+export interface Database extends ConnectionsTables, EventsTables, OAuthStatesTables, JobsDatabase, ConnectorsTables, ExecutionsTables {
   plugboard_migrations: MigrationTable;
   organizations: OrganizationTable;
   users: UserTable;
