@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { href, parseHash } from '../../web/src/router.ts';
 import { REDACTED, isSecretKey, redact, redactText } from '../../web/src/redaction.ts';
-import { authFields, configurationFields, messageText, revocationLabel, revocationStyle, toPage } from '../../web/src/model.ts';
+import { authFields, configurationFields, describeSubject, messageText, revocationLabel, revocationStyle, toPage } from '../../web/src/model.ts';
 import type { Element } from '../../web/src/model.ts';
 
 test('parseHash: an empty or bare hash is the root route', () => {
@@ -147,6 +147,17 @@ test('configurationFields: malformed entries are skipped, declared ones kept in 
 test('messageText: a plain string, an object and nothing are all readable', () => {
   assert.deepEqual(messageText('done'), { text: 'done' });
   assert.deepEqual(messageText({ text: 't', unregisterURL: 'https://u' }), { text: 't', unregisterURL: 'https://u' });
+  assert.deepEqual(messageText({ text: 't', unregisterURL: null }), { text: 't' });
+  assert.deepEqual(messageText({ text: '', unregisterURL: '' }), {});
+  assert.deepEqual(messageText(''), {});
   assert.deepEqual(messageText(null), {});
   assert.deepEqual(messageText(undefined), {});
+});
+
+test('describeSubject: each erasure subject kind reads as text, a hashed external id included', () => {
+  assert.equal(describeSubject({ kind: 'externalUserId', externalUserId: 'u-1' }), 'external user u-1');
+  assert.equal(describeSubject({ kind: 'externalUserId', externalUserIdHash: 'ab12' }), 'external user (hashed ab12)');
+  assert.equal(describeSubject({ kind: 'tag', tag: 'eu' }), 'tag eu');
+  assert.equal(describeSubject({ kind: 'instanceIds', instanceIds: ['a', 'b'] }), '2 connection(s)');
+  assert.equal(describeSubject({ kind: 'unknown' }), 'unknown');
 });

@@ -4,6 +4,8 @@
  * server may omit are optional here; pages show a dash for them rather than guessing.
  */
 
+import type { ErrorDetail } from './api.ts';
+
 export type ConnectionStatus = 'active' | 'invalid' | 'disabled' | 'revoked';
 export const CONNECTION_STATUSES: ConnectionStatus[] = ['active', 'invalid', 'disabled', 'revoked'];
 
@@ -85,7 +87,7 @@ export interface Instance {
 }
 
 export interface ServiceResponse {
-  statusCode?: number;
+  statusCode?: number | null;
   body?: unknown;
 }
 
@@ -102,13 +104,15 @@ export interface AuthpingResult {
   checkedAt?: string;
 }
 
+/** The outcome of `POST /instances/{id}/revoke` and `DELETE /instances/{id}`. */
 export interface RevokeOutcome {
+  id?: string;
+  revocationId?: string;
   revoked: boolean;
   verified?: boolean;
   pending?: boolean;
-  message?: { text?: string; unregisterURL?: string } | string;
+  message?: { text?: string; unregisterURL?: string | null } | string;
   serviceResponse?: ServiceResponse;
-  instance?: Instance;
   executionId?: string;
 }
 
@@ -120,66 +124,87 @@ export interface PlatformEvent {
   data?: Record<string, unknown>;
 }
 
+/** One card run inside an execution, in execution order (`seq`), helpers' cards included (`depth` > 0). */
 export interface ExecutionCard {
+  seq?: number;
+  /** The flow the card belongs to (a helper's name for cards run by Call Flow). */
+  flow?: string;
+  /** Where the card sits in its flow: `cards[attempt].try[call]`. */
   card?: string;
-  id?: string;
+  cardId?: string | null;
   type?: string;
-  path?: string;
-  status?: string;
-  inputs?: unknown;
-  outputs?: unknown;
-  error?: unknown;
+  depth?: number;
   startedAt?: string;
   durationMs?: number;
-  [field: string]: unknown;
+  inputs?: unknown;
+  outputs?: unknown;
+  error?: { code?: string; message?: string; details?: ErrorDetail[] } | null;
 }
 
 export interface Execution {
   id: string;
-  flow?: string;
-  flowName?: string;
-  kind?: string;
-  element?: { key: string; name?: string } | string;
+  connectorKey?: string;
   elementKey?: string;
   instanceId?: string | null;
-  status: string;
+  flow: string;
+  flowKind?: string;
+  status: 'succeeded' | 'failed' | string;
   startedAt?: string;
   finishedAt?: string;
   durationMs?: number;
+  cardsExecuted?: number;
+  saveData?: boolean;
   inputs?: unknown;
   outputs?: unknown;
-  error?: unknown;
+  error?: { code?: string; message?: string; details?: ErrorDetail[] } | null;
   cards?: ExecutionCard[];
-  steps?: ExecutionCard[];
 }
 
+/** One connection in an erasure receipt. */
 export interface ErasureItem {
-  instanceId?: string;
-  element?: { key: string; name?: string } | string;
-  elementKey?: string;
-  connector?: string;
-  revoked?: boolean;
-  verified?: boolean;
-  status?: string;
-  at?: string | null;
-  revokedAt?: string | null;
-  providerStatus?: number | null;
-  attempts?: number;
-  message?: { text?: string; unregisterURL?: string } | string | null;
-  manualStep?: { text?: string; unregisterURL?: string } | null;
-  [field: string]: unknown;
+  instanceId: string;
+  connector: string;
+  status: 'pending' | 'revoked' | 'failed' | 'manual' | string;
+  revoked: boolean;
+  verified: boolean;
+  method: 'flow' | 'rfc7009' | 'manual' | null;
+  at: string | null;
+  providerStatus: number | null;
+  attempts: number;
+  manualStep: { text: string; unregisterURL: string | null } | null;
 }
 
-export interface ErasureReceipt {
+export interface ErasureSubject {
+  kind: 'externalUserId' | 'instanceIds' | 'tag' | string;
+  externalUserId?: string;
+  externalUserIdHash?: string;
+  tag?: string;
+  instanceIds?: string[];
+}
+
+/** An erasure request as listed (`GET /erasure-requests`); the receipt adds totals and connections. */
+export interface ErasureSummary {
   id: string;
-  status: string;
-  externalUserId?: string | null;
-  createdAt?: string;
-  completedAt?: string | null;
-  totals?: Record<string, number>;
-  connections?: ErasureItem[];
-  items?: ErasureItem[];
-  [field: string]: unknown;
+  status: 'pending' | 'running' | 'completed' | 'completed_with_manual_steps' | string;
+  subject: ErasureSubject;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  total: number;
+  remaining: number;
+}
+
+export interface ErasureReceipt extends ErasureSummary {
+  totals: { connections: number; pending: number; revoked: number; verified: number; failed: number; manual: number };
+  connections: ErasureItem[];
+  nextCursor: string | null;
+}
+
+export function describeSubject(subject: ErasureSubject): string {
+  if (subject.kind === 'externalUserId') return `external user ${subject.externalUserId ?? `(hashed ${subject.externalUserIdHash ?? ''})`}`;
+  if (subject.kind === 'tag') return `tag ${subject.tag ?? ''}`;
+  if (subject.kind === 'instanceIds') return `${subject.instanceIds?.length ?? 0} connection(s)`;
+  return subject.kind;
 }
 
 export interface Webhook {
@@ -341,13 +366,13 @@ export function revocationLabel(style: RevocationStyle): string {
   return 'Manual (unregister URL)';
 }
 
-export function messageText(message: RevokeOutcome['message'] | ErasureItem['message']): { text?: string; unregisterURL?: string } {
+/** A revocation message as text and an unregister URL, either possibly absent (empty strings count as absent). */
+export function messageText(message: RevokeOutcome['message'] | ErasureItem['manualStep']): { text?: string; unregisterURL?: string } {
   if (message === null || message === undefined) return {};
-  if (typeof message === 'string') return { text: message };
-  return message;
+  if (typeof message === 'string') return message === '' ? {} : { text: message };
+  const out: { text?: string; unregisterURL?: string } = {};
+  if (typeof message.text === 'string' && message.text !== '') out.text = message.text;
+  if (typeof message.unregisterURL === 'string' && message.unregisterURL !== '') out.unregisterURL = message.unregisterURL;
+  return out;
 }
 
-export function elementKeyOf(value: { key: string } | string | undefined, fallback?: string): string {
-  if (value === undefined) return fallback ?? '—';
-  return typeof value === 'string' ? value : value.key;
-}

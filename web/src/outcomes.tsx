@@ -86,8 +86,8 @@ export function RevokeOutcomeView({ outcome, title }: { outcome: RevokeOutcome; 
         {outcome.verified === true ? <Pill tone="good">verified</Pill> : null}
         {outcome.pending === true ? <Pill tone="warn">still running in the background</Pill> : null}
       </h4>
-      {message.text !== undefined && message.text !== '' ? <p className="revoke-text">{message.text}</p> : null}
-      {message.unregisterURL !== undefined && message.unregisterURL !== '' ? (
+      {message.text !== undefined ? <p className="revoke-text">{message.text}</p> : null}
+      {message.unregisterURL !== undefined ? (
         <p>
           {outcome.revoked ? 'To check or remove the access by hand: ' : 'Remove the access by hand: '}
           <ExternalLink url={message.unregisterURL} />

@@ -1,55 +1,42 @@
 /**
  * The receipt of one erasure request, followed live: while the request is pending or running the page polls
  * `GET /erasure-requests/{id}` once a second and shows the progress; when it completes it shows per connection the
- * connector, revoked, verified, when, the provider's status and attempts, and the manual steps that remain, with
- * their unregister URLs as links.
+ * connector, revoked, verified, how and when, the provider's status and attempts, and the manual steps that remain,
+ * with their unregister URLs as links.
  */
 import { useEffect } from 'react';
 import { api } from '../api.ts';
 import { Async, ExternalLink, PageHeader, Pill, Row, Time, useApi } from '../components.tsx';
-import { elementKeyOf, messageText } from '../model.ts';
+import { describeSubject, messageText } from '../model.ts';
 import type { ErasureItem, ErasureReceipt } from '../model.ts';
 import { href } from '../router.ts';
 
-const FINAL = new Set(['completed', 'completed_with_manual_steps', 'failed']);
+const FINAL = new Set(['completed', 'completed_with_manual_steps']);
 
 export function erasureTone(status: string): 'good' | 'bad' | 'warn' | 'neutral' {
   if (status === 'completed') return 'good';
   if (status === 'completed_with_manual_steps') return 'warn';
-  if (status === 'failed') return 'bad';
   return 'neutral';
 }
 
-function manualStep(item: ErasureItem): { text?: string; unregisterURL?: string } | null {
-  if (item.manualStep !== undefined && item.manualStep !== null) return item.manualStep;
-  if (item.revoked === true) return null;
-  const message = messageText(item.message);
-  return message.text !== undefined || message.unregisterURL !== undefined ? message : null;
+function itemTone(item: ErasureItem): 'good' | 'bad' | 'warn' | 'neutral' {
+  if (item.status === 'revoked') return 'good';
+  if (item.status === 'failed') return 'bad';
+  if (item.status === 'manual') return 'warn';
+  return 'neutral';
 }
 
-function Progress({ receipt, items }: { receipt: ErasureReceipt; items: ErasureItem[] }) {
-  const total = receipt.totals?.connections ?? receipt.totals?.total ?? items.length;
-  const done = receipt.totals?.processed ?? receipt.totals?.done ?? items.filter((item) => item.status !== 'pending' && item.status !== 'running').length;
-  if (total === 0) return null;
-  return (
-    <div className="progress-wrap">
-      <label htmlFor="erasure-progress">
-        {done} of {total} connections processed
-      </label>
-      <progress id="erasure-progress" max={total} value={Math.min(done, total)} />
-    </div>
-  );
-}
+const METHOD_LABELS: Record<string, string> = { flow: 'revoke flow', rfc7009: 'RFC 7009', manual: 'manual' };
 
 export function ErasureReceiptPage({ requestId }: { requestId: string }) {
   const state = useApi((signal) => api.get<ErasureReceipt>(`/erasure-requests/${encodeURIComponent(requestId)}`, undefined, signal), [requestId]);
-  const status = state.data?.status;
-  const { reload } = state;
+  const { reload, data, status: loadStatus } = state;
+  const status = data?.status;
   useEffect(() => {
-    if (status === undefined || FINAL.has(status) || state.status === 'error') return;
+    if (status === undefined || FINAL.has(status) || loadStatus !== 'ok') return;
     const timer = window.setTimeout(reload, 1000);
     return () => window.clearTimeout(timer);
-  }, [status, state.data, state.status, reload]);
+  }, [status, data, loadStatus, reload]);
 
   return (
     <section>
@@ -58,8 +45,9 @@ export function ErasureReceiptPage({ requestId }: { requestId: string }) {
       </p>
       <Async state={state} loadingLabel="Loading the receipt">
         {(receipt) => {
-          const items = receipt.connections ?? receipt.items ?? [];
-          const steps = items.map((item) => ({ item, step: manualStep(item) })).filter((entry) => entry.step !== null);
+          const items = receipt.connections;
+          const steps = items.filter((item) => item.manualStep !== null);
+          const done = receipt.total - receipt.remaining;
           return (
             <>
               <PageHeader title="Erasure receipt">
@@ -72,32 +60,61 @@ export function ErasureReceiptPage({ requestId }: { requestId: string }) {
                   <Row label="Request">
                     <code>{receipt.id}</code>
                   </Row>
-                  <Row label="External user">{receipt.externalUserId ?? undefined}</Row>
+                  <Row label="Subject">{describeSubject(receipt.subject)}</Row>
                   <Row label="Created">
                     <Time value={receipt.createdAt} />
                   </Row>
-                  <Row label="Completed">{receipt.completedAt !== undefined && receipt.completedAt !== null ? <Time value={receipt.completedAt} /> : undefined}</Row>
-                  {receipt.totals !== undefined
-                    ? Object.entries(receipt.totals).map(([name, value]) => (
-                        <Row key={name} label={`Total ${name}`}>
-                          {String(value)}
-                        </Row>
-                      ))
-                    : null}
+                  <Row label="Started">{receipt.startedAt !== null ? <Time value={receipt.startedAt} /> : undefined}</Row>
+                  <Row label="Completed">{receipt.completedAt !== null ? <Time value={receipt.completedAt} /> : undefined}</Row>
                 </dl>
-                {!FINAL.has(receipt.status) ? <Progress receipt={receipt} items={items} /> : null}
+                <ul className="totals" aria-label="Totals">
+                  <li>
+                    <strong>{receipt.totals.connections}</strong> connections
+                  </li>
+                  <li>
+                    <strong>{receipt.totals.revoked}</strong> revoked
+                  </li>
+                  <li>
+                    <strong>{receipt.totals.verified}</strong> verified
+                  </li>
+                  <li>
+                    <strong>{receipt.totals.manual}</strong> manual
+                  </li>
+                  <li>
+                    <strong>{receipt.totals.failed}</strong> failed
+                  </li>
+                  <li>
+                    <strong>{receipt.totals.pending}</strong> pending
+                  </li>
+                </ul>
+                {!FINAL.has(receipt.status) && receipt.total > 0 ? (
+                  <div className="progress-wrap">
+                    <label htmlFor="erasure-progress">
+                      {done} of {receipt.total} connections processed
+                    </label>
+                    <progress id="erasure-progress" max={receipt.total} value={Math.min(Math.max(done, 0), receipt.total)} />
+                  </div>
+                ) : null}
+                {!FINAL.has(receipt.status) ? (
+                  <p className="loading small" role="status">
+                    <span className="spinner" aria-hidden="true" /> Erasing; this page refreshes every second.
+                  </p>
+                ) : null}
               </div>
               {steps.length > 0 ? (
                 <section className="card manual-steps" aria-labelledby="manual-heading">
                   <h2 id="manual-heading">Manual steps</h2>
                   <p>These providers could not revoke the access automatically. The person (or you, on their behalf) removes it by hand:</p>
                   <ol>
-                    {steps.map(({ item, step }, index) => (
-                      <li key={index}>
-                        <strong>{elementKeyOf(item.element, item.elementKey ?? item.connector)}</strong>: {step?.text ?? 'Remove the access by hand.'}{' '}
-                        {step?.unregisterURL !== undefined ? <ExternalLink url={step.unregisterURL} /> : null}
-                      </li>
-                    ))}
+                    {steps.map((item) => {
+                      const step = messageText(item.manualStep);
+                      return (
+                        <li key={item.instanceId}>
+                          <strong>{item.connector}</strong>: {step.text ?? 'Remove the access by hand.'}{' '}
+                          {step.unregisterURL !== undefined ? <ExternalLink url={step.unregisterURL} /> : null}
+                        </li>
+                      );
+                    })}
                   </ol>
                 </section>
               ) : null}
@@ -112,31 +129,38 @@ export function ErasureReceiptPage({ requestId }: { requestId: string }) {
                       <tr>
                         <th scope="col">Connector</th>
                         <th scope="col">Connection</th>
-                        <th scope="col">Revoked</th>
+                        <th scope="col">Outcome</th>
                         <th scope="col">Verified</th>
+                        <th scope="col">How</th>
                         <th scope="col">When</th>
                         <th scope="col">Provider status</th>
                         <th scope="col">Attempts</th>
                       </tr>
                     </thead>
                     <tbody>
-                      {items.map((item, index) => (
-                        <tr key={item.instanceId ?? index}>
-                          <th scope="row">{elementKeyOf(item.element, item.elementKey ?? item.connector)}</th>
-                          <td>{item.instanceId !== undefined ? <code>{item.instanceId}</code> : '—'}</td>
-                          <td>{item.revoked === undefined ? <Pill tone="neutral">{item.status ?? 'pending'}</Pill> : item.revoked ? <Pill tone="good">revoked</Pill> : <Pill tone="bad">not revoked</Pill>}</td>
-                          <td>{item.verified === true ? <Pill tone="good">verified</Pill> : <span className="muted">no</span>}</td>
+                      {items.map((item) => (
+                        <tr key={item.instanceId}>
+                          <th scope="row">{item.connector}</th>
                           <td>
-                            <Time value={item.revokedAt ?? item.at} />
+                            <code>{item.instanceId}</code>
+                          </td>
+                          <td>
+                            <Pill tone={itemTone(item)}>{item.status}</Pill>
+                          </td>
+                          <td>{item.verified ? <Pill tone="good">verified</Pill> : <span className="muted">no</span>}</td>
+                          <td>{item.method !== null ? (METHOD_LABELS[item.method] ?? item.method) : '—'}</td>
+                          <td>
+                            <Time value={item.at} />
                           </td>
                           <td>{item.providerStatus ?? '—'}</td>
-                          <td>{item.attempts ?? '—'}</td>
+                          <td>{item.attempts}</td>
                         </tr>
                       ))}
                     </tbody>
                   </table>
                 </div>
               )}
+              {receipt.nextCursor !== null ? <p className="muted small">This receipt has more connections than shown here; the CLI (`plugboard erasure`) pages through all of them.</p> : null}
             </>
           );
         }}

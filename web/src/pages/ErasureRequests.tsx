@@ -8,8 +8,8 @@ import type { FormEvent } from 'react';
 import { api } from '../api.ts';
 import type { ApiError } from '../api.ts';
 import { Async, ErrorPanel, PageHeader, Pill, Time, toApiError, useApi } from '../components.tsx';
-import { toPage } from '../model.ts';
-import type { ErasureReceipt } from '../model.ts';
+import { describeSubject, toPage } from '../model.ts';
+import type { ErasureSummary } from '../model.ts';
 import { href, navigate } from '../router.ts';
 import { erasureTone } from './ErasureReceipt.tsx';
 
@@ -22,7 +22,7 @@ export function ErasureRequestsPage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [lookup, setLookup] = useState('');
-  const list = useApi(async (signal) => toPage<ErasureReceipt>(await api.get('/erasure-requests', { limit: 50 }, signal), ['erasureRequests']).items, []);
+  const list = useApi(async (signal) => toPage<ErasureSummary>(await api.get('/erasure-requests', { limit: 50 }, signal)).items, []);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -102,7 +102,9 @@ export function ErasureRequestsPage() {
               <thead>
                 <tr>
                   <th scope="col">Request</th>
+                  <th scope="col">Subject</th>
                   <th scope="col">Status</th>
+                  <th scope="col">Connections</th>
                   <th scope="col">Created</th>
                   <th scope="col">Completed</th>
                 </tr>
@@ -115,8 +117,12 @@ export function ErasureRequestsPage() {
                         <code>{item.id}</code>
                       </a>
                     </th>
+                    <td>{describeSubject(item.subject)}</td>
                     <td>
                       <Pill tone={erasureTone(item.status)}>{item.status}</Pill>
+                    </td>
+                    <td>
+                      {item.total - item.remaining} / {item.total}
                     </td>
                     <td>
                       <Time value={item.createdAt} />

@@ -1,25 +1,35 @@
 /**
- * One execution, card by card: each card's type, status, timing, inputs, outputs and error, in the order it ran.
- * History is redacted by the server (vault values become `[redacted]`); the viewer redacts secret-looking keys again.
+ * One execution, card by card: each card's type, where it sits in its flow, timing, inputs, outputs and error, in
+ * the order it ran, with helper flows' cards indented under the Call Flow that ran them. History is redacted by the
+ * server (vault values become `[redacted]`); the viewer redacts secret-looking keys once more.
  */
 import { api } from '../api.ts';
 import { Async, JsonView, PageHeader, Pill, Row, Time, useApi } from '../components.tsx';
-import { elementKeyOf } from '../model.ts';
 import type { Execution, ExecutionCard } from '../model.ts';
 import { href } from '../router.ts';
 import { executionTone } from './Executions.tsx';
 
-function CardRun({ card, index }: { card: ExecutionCard; index: number }) {
-  const name = card.card ?? card.id ?? card.path ?? `card ${index + 1}`;
+function CardRun({ card, index, rootFlow }: { card: ExecutionCard; index: number; rootFlow: string }) {
+  const name = card.cardId ?? card.card ?? `card ${index + 1}`;
+  const failed = card.error !== undefined && card.error !== null;
   return (
-    <li className="card execution-card">
+    <li className="card execution-card" style={{ marginLeft: `${Math.min(card.depth ?? 0, 6) * 1.25}rem` }}>
       <div className="connection-head">
         <h3>
-          <span className="muted">{index + 1}.</span> <code>{name}</code> {card.type !== undefined ? <span className="muted small">{card.type}</span> : null}
+          <span className="muted">{(card.seq ?? index) + 1}.</span> <code>{name}</code>{' '}
+          {card.type !== undefined ? <span className="muted small">{card.type}</span> : null}
         </h3>
-        {card.status !== undefined ? <Pill tone={executionTone(card.status)}>{card.status}</Pill> : null}
+        <Pill tone={failed ? 'bad' : 'good'}>{failed ? 'error' : 'ok'}</Pill>
         {card.durationMs !== undefined ? <span className="muted small">{card.durationMs} ms</span> : null}
       </div>
+      <p className="muted small">
+        {card.flow !== undefined && card.flow !== rootFlow ? (
+          <>
+            in helper <code>{card.flow}</code> ·{' '}
+          </>
+        ) : null}
+        {card.card !== undefined ? <code>{card.card}</code> : null}
+      </p>
       <div className="io">
         <div>
           <h4>Inputs</h4>
@@ -30,7 +40,7 @@ function CardRun({ card, index }: { card: ExecutionCard; index: number }) {
           {card.outputs !== undefined ? <JsonView value={card.outputs} label={`Outputs of ${name}`} /> : <p className="muted small">None recorded.</p>}
         </div>
       </div>
-      {card.error !== undefined && card.error !== null ? (
+      {failed ? (
         <div className="error-panel">
           <h4>Error</h4>
           <JsonView value={card.error} label={`Error of ${name}`} />
@@ -49,10 +59,11 @@ export function ExecutionPage({ executionId }: { executionId: string }) {
       </p>
       <Async state={state} loadingLabel="Loading execution">
         {(execution) => {
-          const cards = execution.cards ?? execution.steps ?? [];
+          const cards = [...(execution.cards ?? [])].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+          const connector = execution.connectorKey ?? execution.elementKey;
           return (
             <>
-              <PageHeader title={`Execution of ${execution.flow ?? execution.flowName ?? 'a flow'}`}>
+              <PageHeader title={`Execution of ${execution.flow}`}>
                 <Pill tone={executionTone(execution.status)}>{execution.status}</Pill>
               </PageHeader>
               <div className="card">
@@ -60,8 +71,11 @@ export function ExecutionPage({ executionId }: { executionId: string }) {
                   <Row label="Id">
                     <code>{execution.id}</code>
                   </Row>
-                  <Row label="Connector">{execution.element !== undefined || execution.elementKey !== undefined ? elementKeyOf(execution.element, execution.elementKey) : undefined}</Row>
-                  <Row label="Connection">{execution.instanceId !== undefined && execution.instanceId !== null ? <a href={href(['connections', execution.instanceId])}>{execution.instanceId}</a> : undefined}</Row>
+                  <Row label="Connector">{connector !== undefined ? <a href={href(['connectors', connector])}>{connector}</a> : undefined}</Row>
+                  <Row label="Flow kind">{execution.flowKind}</Row>
+                  <Row label="Connection">
+                    {execution.instanceId !== undefined && execution.instanceId !== null ? <a href={href(['connections', execution.instanceId])}>{execution.instanceId}</a> : undefined}
+                  </Row>
                   <Row label="Started">
                     <Time value={execution.startedAt} />
                   </Row>
@@ -69,6 +83,7 @@ export function ExecutionPage({ executionId }: { executionId: string }) {
                     <Time value={execution.finishedAt} />
                   </Row>
                   <Row label="Duration">{execution.durationMs !== undefined ? `${execution.durationMs} ms` : undefined}</Row>
+                  <Row label="Cards executed">{execution.cardsExecuted !== undefined ? String(execution.cardsExecuted) : undefined}</Row>
                 </dl>
                 <div className="io">
                   <div>
@@ -89,11 +104,15 @@ export function ExecutionPage({ executionId }: { executionId: string }) {
               </div>
               <h2>Cards</h2>
               {cards.length === 0 ? (
-                <p className="empty">No card data was saved for this run (the flow does not save all data that passes through it).</p>
+                <p className="empty">
+                  {execution.saveData === false
+                    ? 'This flow does not save the data that passes through it, so no card was recorded.'
+                    : 'No card was recorded for this run.'}
+                </p>
               ) : (
                 <ol className="execution-cards" aria-label="Cards in the order they ran">
                   {cards.map((card, index) => (
-                    <CardRun key={index} card={card} index={index} />
+                    <CardRun key={card.seq ?? index} card={card} index={index} rootFlow={execution.flow} />
                   ))}
                 </ol>
               )}

@@ -11,9 +11,8 @@ import type { Execution } from '../model.ts';
 import { href, replaceRoute } from '../router.ts';
 
 export function executionTone(status: string): 'good' | 'bad' | 'warn' | 'neutral' {
-  if (status === 'succeeded' || status === 'success' || status === 'completed' || status === 'ok') return 'good';
-  if (status === 'failed' || status === 'error') return 'bad';
-  if (status === 'running' || status === 'pending') return 'warn';
+  if (status === 'succeeded') return 'good';
+  if (status === 'failed') return 'bad';
   return 'neutral';
 }
 
@@ -71,6 +70,7 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
                 <tr>
                   <th scope="col">Flow</th>
                   <th scope="col">Status</th>
+                  <th scope="col">Connector</th>
                   <th scope="col">Connection</th>
                   <th scope="col">Started</th>
                   <th scope="col">Duration</th>
@@ -81,12 +81,13 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
                   <tr key={execution.id}>
                     <th scope="row">
                       <a href={href(['executions', execution.id])}>
-                        <code>{execution.flow ?? execution.flowName ?? execution.id}</code>
+                        <code>{execution.flow}</code>
                       </a>
                     </th>
                     <td>
                       <Pill tone={executionTone(execution.status)}>{execution.status}</Pill>
                     </td>
+                    <td>{execution.connectorKey ?? execution.elementKey ?? '—'}</td>
                     <td>{execution.instanceId !== undefined && execution.instanceId !== null ? <a href={href(['connections', execution.instanceId])}>{execution.instanceId}</a> : <span className="muted">—</span>}</td>
                     <td>
                       <Time value={execution.startedAt} />
