@@ -174,12 +174,13 @@ export const ConfigurationFieldSchema = z.strictObject({
 });
 
 /** Revocation provenance, from the shared revoke catalogue. Values mirror its `tokenIn`, `clientAuth` and `scope` sets. */
-export const REVOCATION_STYLES = ['form_body', 'json_body', 'query', 'path', 'bearer_header', 'header', 'none'] as const;
+/** The catalogue's `tokenIn` values (`none`: no token parameter, the caller's credential is used) plus `no_endpoint`. */
+export const REVOCATION_STYLES = ['form_body', 'json_body', 'query', 'path', 'bearer_header', 'header', 'none', 'no_endpoint'] as const;
 export const REVOCATION_CLIENT_AUTH = [
   'client_secret_basic', 'client_secret_post', 'none', 'bearer_access_token', 'app_jwt', 'secret_api_key', 'app_secret_header',
 ] as const;
 export const RevocationProvenanceSchema = z.strictObject({
-  /** How the token travels to the revoke endpoint (`none`: the provider has no revoke endpoint). */
+  /** How the token travels to the revoke endpoint; `no_endpoint` when the provider has none. */
   style: z.enum(REVOCATION_STYLES, { error: `expected one of: ${REVOCATION_STYLES.join(', ')}` }),
   clientAuth: z.enum(REVOCATION_CLIENT_AUTH).optional(),
   /** What dies at the provider: a single token, the token pair, the whole grant, the installation... */
