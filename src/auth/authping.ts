@@ -7,8 +7,9 @@
 import { compileConnectorFlows, hasAuthping, runAuthping, undiciTransport } from '../flows/index.ts';
 import type { ConnectorDefinition } from '../connectors/schema.ts';
 import { outboundDispatcher } from '../proxy/outbound.ts';
-import type { ConnectionRow } from '../store/connections.ts';
-import { applyConnectionAction, buildAuthObject, type TokenContext } from './tokens.ts';
+import { PlugboardError } from '../core/errors.ts';
+import { requireConnection, type ConnectionRow } from '../store/connections.ts';
+import { applyConnectionAction, buildAuthObject, getFreshAccessToken, type TokenContext } from './tokens.ts';
 
 export interface AuthpingOutcome {
   /** null when the connector has no authping flow. */
@@ -20,7 +21,19 @@ export interface AuthpingOutcome {
 export async function authpingConnection(ctx: TokenContext, def: ConnectorDefinition, row: ConnectionRow): Promise<AuthpingOutcome> {
   const compiled = compileConnectorFlows(def.flows, { file: `connector ${def.key}`, connectorKey: def.key });
   if (!hasAuthping(compiled)) return { working: null, message: 'The connector has no authping flow.', executionId: null };
-  const { auth, secrets } = await buildAuthObject(ctx, row.org_id, row);
+  let current = row;
+  if (row.auth_type === 'oauth2_authorization_code' || row.auth_type === 'oauth2_client_credentials') {
+    // Imported tokens may be stale: refresh first (under the connection lock) so the ping judges the grant, not an
+    // access token that merely expired. A refused refresh has already marked the connection invalid.
+    try {
+      await getFreshAccessToken(ctx, row.org_id, row.id);
+    } catch (error) {
+      if (!(error instanceof PlugboardError)) throw error;
+      return { working: false, message: error.message, executionId: null };
+    }
+    current = await requireConnection(ctx.store.db, row.org_id, row.id);
+  }
+  const { auth, secrets } = await buildAuthObject(ctx, current.org_id, current);
   const result = await runAuthping(compiled, {
     auth: auth as unknown as Record<string, unknown>,
     secrets,
@@ -28,6 +41,6 @@ export async function authpingConnection(ctx: TokenContext, def: ConnectorDefini
     context: { orgId: row.org_id, connectionId: row.id, flow: 'authping' },
   });
   const working = result.outputs.working;
-  await applyConnectionAction(ctx, row, working ? { kind: 'validate' } : { kind: 'invalidate', reason: 'authping failed' });
+  await applyConnectionAction(ctx, current, working ? { kind: 'validate' } : { kind: 'invalidate', reason: 'authping failed' });
   return { working, message: result.outputs.message, executionId: result.executionId };
 }

@@ -8,7 +8,7 @@
  */
 import { PlugboardError } from '../core/errors.ts';
 import { createOAuthState, consumeOAuthState, OAUTH_STATE_TTL_MS, type OAuthState, type PendingInstance } from '../store/oauthStates.ts';
-import { requireConnection } from '../store/connections.ts';
+import { requireConnection, type ConnectionRow } from '../store/connections.ts';
 import { buildAuthorizationUrl, createPkcePair, validateCallback, type OAuthClientCredentials } from './oauth.ts';
 import { providerFromConnector } from './provider.ts';
 import { resolveConnector, resolveOAuthClient } from './resolve.ts';
@@ -57,15 +57,17 @@ export async function startAuthorization(ctx: InstanceContext, orgId: string, in
     });
   }
   let configuration = input.pending.configuration ?? {};
+  let row: ConnectionRow | null = null;
   if (input.instanceId !== undefined) {
-    const row = await requireConnection(ctx.store.db, orgId, input.instanceId);
+    row = await requireConnection(ctx.store.db, orgId, input.instanceId);
     if (row.element_key !== def.key) {
       throw new PlugboardError('VALIDATION_FAILED', `Instance ${row.id} belongs to the connector ${row.element_key}, not ${def.key}.`, { details: [{ path: 'query.instanceId', message: `expected an instance of ${def.key}` }] });
     }
     configuration = JSON.parse(row.configuration) as Record<string, unknown>;
   }
   const provider = providerFromConnector(def, configuration);
-  const client = input.oauthClient ?? (await resolveOAuthClient(ctx, orgId, def, null));
+  // Re-authentication keeps the connection's own OAuth client when it has one.
+  const client = input.oauthClient ?? (await resolveOAuthClient(ctx, orgId, def, row));
   const returnUrl = input.returnUrl === undefined ? null : assertReturnUrlAllowed(ctx.config, input.returnUrl);
   const redirectUri = input.callbackUrl ?? hostedCallbackUrl(ctx.config);
   const pkce = provider.pkce ? await createPkcePair() : null;
@@ -109,9 +111,10 @@ export async function finishAuthorization(ctx: InstanceContext, query: Record<st
   const where = { returnUrl: state.returnUrl, clientState: state.clientState };
   try {
     const def = await resolveConnector(ctx, state.orgId, state.elementKey);
-    const configuration = state.pending.configuration ?? {};
+    const existing = state.instanceId === null ? null : await requireConnection(ctx.store.db, state.orgId, state.instanceId);
+    const configuration = existing === null ? (state.pending.configuration ?? {}) : JSON.parse(existing.configuration) as Record<string, unknown>;
     const provider = providerFromConnector(def, configuration);
-    const client = state.clientId !== null && state.clientSecret !== null ? { clientId: state.clientId, clientSecret: state.clientSecret } : await resolveOAuthClient(ctx, state.orgId, def, null);
+    const client = state.clientId !== null && state.clientSecret !== null ? { clientId: state.clientId, clientSecret: state.clientSecret } : await resolveOAuthClient(ctx, state.orgId, def, existing);
     const code = validateCallback(provider, client.clientId, new URLSearchParams(query), stateValue);
     const providerData = { code };
     if (state.instanceId !== null) {

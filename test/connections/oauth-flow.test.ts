@@ -187,6 +187,23 @@ for (const backend of BACKENDS) {
       assert.equal(read.body.refreshed, false);
     });
 
+    test('token import: live tokens stay active; expired ones are refreshed before the authping', async () => {
+      const live = sandbox.admin.issueTokens({ clientId: client.id });
+      const kept = await app.call('POST', '/instances', { body: { element: { key: 'sbx' }, name: 'imported live', tokens: { accessToken: live.access_token, refreshToken: live.refresh_token, expiresIn: 3600 } } });
+      assert.equal(kept.status, 201, kept.text);
+      assert.deepEqual([kept.body.valid, kept.body.status], [true, 'active']);
+      assert.ok(!kept.text.includes(live.access_token));
+      const stale = sandbox.admin.issueTokens({ clientId: client.id });
+      const refreshesBefore = sandbox.admin.count('token', { clientId: client.id });
+      const revived = await app.call('POST', '/instances', { body: { element: { key: 'sbx' }, name: 'imported stale', tokens: { accessToken: 'long-dead', refreshToken: stale.refresh_token, expiresAt: '2001-01-01T00:00:00Z' } } });
+      assert.equal(revived.status, 201, revived.text);
+      assert.deepEqual([revived.body.valid, revived.body.status], [true, 'active']);
+      assert.equal(sandbox.admin.count('token', { clientId: client.id }), refreshesBefore + 1);
+      const badDate = await app.call('POST', '/instances', { body: { element: { key: 'sbx' }, name: 'x', tokens: { accessToken: 'a', expiresAt: 'next tuesday' } } });
+      assert.equal(badDate.status, 400);
+      assert.equal(badDate.body.details[0].path, 'body.tokens.expiresAt');
+    });
+
     test('refresh on expiry: the credentials read refreshes once; a refused refresh marks the instance invalid', async () => {
       const { params } = await startAndAuthorize(app, 'sbx-short', { tags: 'short' });
       await hostedCallback(app, params);
