@@ -296,3 +296,19 @@ export function decodeExecutionCursor(cursor: string): [string, string] {
     details: [{ path: 'query.cursor', message: 'expected the nextCursor value of a previous page, unchanged' }],
   });
 }
+
+const sinksByDatabase = new WeakMap<object, ExecutionSink>();
+
+/**
+ * The one store sink of an application (per database handle), so retention pruning is paced per process rather than
+ * per caller. Every area that runs flows passes this as `sink`, e.g.
+ * `executionSinkFor(ctx.store.db, ctx.config.executions)`.
+ */
+export function executionSinkFor(db: Db, retention: RetentionPolicy = DEFAULT_RETENTION): ExecutionSink {
+  let sink = sinksByDatabase.get(db);
+  if (sink === undefined) {
+    sink = storeExecutionSink(db, { retention });
+    sinksByDatabase.set(db, sink);
+  }
+  return sink;
+}
