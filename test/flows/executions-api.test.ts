@@ -5,10 +5,11 @@
  * response or in stored history; bad input, unknown flows, system flows and other organizations get clear errors.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { echoConnector, startEchoServer } from './echo-connector.ts';
 
 const CANARY = 'k3y/canary+Value==42';
 
@@ -16,56 +17,11 @@ let app: TestApp;
 let server: Server;
 let instanceId: string;
 
-function connector(base: string): Record<string, unknown> {
-  return {
-    key: 'echoer',
-    name: 'Echoer',
-    baseUrl: base,
-    auth: { type: 'custom', apply: { in: 'header', name: 'X-Api-Key' } },
-    dangerouslyAllowInsecureTargets: { plainHttp: true, privateNetwork: true },
-    flows: [
-      {
-        name: 'whoami',
-        kind: 'action',
-        saveData: true,
-        inputs: { who: { type: 'text', required: true } },
-        outputs: { status: 'number', body: 'any', leak: 'text' },
-        cards: [
-          {
-            id: 'call',
-            type: 'http',
-            url: { $template: '{{ auth.baseUrl }}/me' },
-            method: 'POST',
-            headers: { 'X-Api-Key': { $ref: 'auth.apiKey' } },
-            body: { who: { $ref: 'input.who' } },
-          },
-          { type: 'return', values: { status: { $ref: 'call.statusCode' }, body: { $ref: 'call.body' }, leak: { $template: 'key={{ auth.apiKey }}' } } },
-        ],
-      },
-      { name: 'broken', kind: 'action', cards: [{ id: 'stop', type: 'returnError', message: 'this flow always fails' }] },
-      {
-        name: '_authping',
-        kind: 'authping',
-        outputs: { working: 'boolean', message: 'text', serviceResponse: 'object' },
-        cards: [{ type: 'return', values: { working: true, message: 'ok', serviceResponse: { statusCode: 200, body: null } } }],
-      },
-    ],
-  };
-}
-
 before(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ sawKey: req.headers['x-api-key'], body: JSON.parse(body || 'null') }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server = await startEchoServer();
   app = await startTestApp();
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const deployed = await app.call('POST', '/elements', { body: connector(base) });
+  const deployed = await app.call('POST', '/elements', { body: echoConnector(base) });
   assert.ok(deployed.status === 200 || deployed.status === 201, deployed.text);
   const created = await app.call('POST', '/instances', { body: { element: { key: 'echoer' }, name: 'echo one', credentials: { apiKey: CANARY } } });
   assert.equal(created.status, 201, created.text);
