@@ -494,7 +494,6 @@ export class RevocationService {
       prepared.push({ row, revocation: this.newRevocation(orgId, row, 'erasure', request.id, grant, now) });
     }
     if (prepared.length === 0) return [];
-    const withExecutions = await hasExecutionsTable(this.db);
     return this.db.transaction().execute(async (trx) => {
       // Only rows still exactly as snapshotted and not leased: a refresh that slipped in keeps its row for a later pass.
       const deleted = await trx
@@ -510,7 +509,8 @@ export class RevocationService {
       const ids = created.map((r) => r.instance_id);
       await trx.deleteFrom('connection_tags').where('org_id', '=', orgId).where('connection_id', 'in', ids).execute();
       await trx.deleteFrom('events').where('org_id', '=', orgId).where('instance_id', 'in', ids).execute();
-      if (withExecutions) await deleteExecutionsOf(trx, orgId, ids);
+      // Flow execution history about these connections (card records go with it, by foreign key).
+      await trx.deleteFrom('executions').where('org_id', '=', orgId).where('connection_id', 'in', ids).execute();
       await insertRevocations(trx, created);
       await trx
         .updateTable('erasure_requests')
@@ -591,23 +591,6 @@ export class RevocationService {
 }
 
 type AttemptResult = { kind: 'finished'; outcome: ProviderOutcome; verified: boolean } | { kind: 'retry'; outcome: ProviderOutcome };
-
-/** Flow execution history about the erased connections, when the executions table exists (migration 0005). */
-async function deleteExecutionsOf(db: Kysely<Database>, orgId: string, instanceIds: string[]): Promise<void> {
-  const tables = db as unknown as Kysely<Record<string, { org_id: string; instance_id: string | null }>>;
-  await tables.deleteFrom('executions').where('org_id', '=', orgId).where('instance_id', 'in', instanceIds).execute();
-}
-
-const executionsTableKnown = new WeakMap<object, boolean>();
-async function hasExecutionsTable(db: Kysely<Database>): Promise<boolean> {
-  const known = executionsTableKnown.get(db);
-  if (known !== undefined) return known;
-  const tables = await db.introspection.getTables();
-  const present = tables.some((t) => t.name === 'executions');
-  // Only a positive answer is cached: the table appears when migration 0005 is applied.
-  if (present) executionsTableKnown.set(db, true);
-  return present;
-}
 
 export function revocationOutcomeView(row: RevocationTable): { statusCode: number | null; body: unknown } {
   return { statusCode: row.provider_status, body: parseStoredBody(row.provider_body) };
