@@ -41,6 +41,9 @@ for (const backend of BACKENDS) {
       assert.equal(page.status, 200, page.text);
       assert.match(page.text, /connected/);
       assert.ok(!page.text.includes(params.get('code') as string));
+      const logs = app.logs.join('\n');
+      assert.ok(!logs.includes(params.get('code') as string), 'the authorization code is not logged');
+      assert.ok(!logs.includes(params.get('state') as string), 'the state is not logged');
       const list = await app.call('GET', '/instances?tags=hosted');
       assert.equal(list.body.instances.length, 1);
       const instance = list.body.instances[0];
