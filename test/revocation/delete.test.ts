@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import { getRevocationById } from '../../src/store/revocations.ts';
 import { startRevocationFixture, seedConnection, withoutRevokeFlow, type RevocationFixture } from './support.ts';
 import { waitFor } from '../jobs/backends.ts';
+import { BACKENDS } from '../support/database.ts';
 
-describe('revoke on delete and test revoke', () => {
+for (const backend of BACKENDS) {
+describe(`revoke on delete and test revoke on ${backend}`, () => {
   let f: RevocationFixture;
   before(async () => {
-    f = await startRevocationFixture();
+    f = await startRevocationFixture({ backend });
     f.service.settings.inlineBoundMs = 2_000;
     f.service.settings.backoffBaseMs = 50;
     f.service.settings.backoffMaxMs = 200;
@@ -165,3 +167,4 @@ describe('revoke on delete and test revoke', () => {
     }
   });
 });
+}

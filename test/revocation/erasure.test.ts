@@ -7,12 +7,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRevocationFixture, seedConnection, withoutRevokeFlow, type RevocationFixture } from './support.ts';
 import { waitFor } from '../jobs/backends.ts';
+import { BACKENDS } from '../support/database.ts';
 import { recordEvent } from '../../src/store/events.ts';
 
-describe('erasure requests', () => {
+for (const backend of BACKENDS) {
+describe(`erasure requests on ${backend}`, () => {
   let f: RevocationFixture;
   before(async () => {
-    f = await startRevocationFixture();
+    f = await startRevocationFixture({ backend });
     f.service.settings.backoffBaseMs = 50;
     f.service.settings.backoffMaxMs = 200;
   });
@@ -165,3 +167,4 @@ describe('erasure requests', () => {
     assert.ok(!rest.items.some((i: any) => i.id === created.body.id));
   });
 });
+}
