@@ -234,6 +234,54 @@ for (const backend of BACKENDS) {
       assert.equal((await app.call('GET', `/instances/${instance.id}`)).body.status, 'invalid');
     });
 
+    test('one state, two concurrent callbacks: exactly one connection', async () => {
+      const { params } = await startAndAuthorize(app, 'sbx', { tags: 'twice' });
+      const [a, b] = await Promise.all([hostedCallback(app, params), hostedCallback(app, params)]);
+      assert.deepEqual([a.status, b.status].sort(), [200, 400]);
+      assert.equal((await app.call('GET', '/instances?tags=twice')).body.instances.length, 1);
+    });
+
+    test('a state issued to re-authenticate one instance cannot re-authenticate another', async () => {
+      const first = await startAndAuthorize(app, 'sbx', { tags: 'pair' });
+      await hostedCallback(app, first.params);
+      const second = await startAndAuthorize(app, 'sbx', { tags: 'pair' });
+      await hostedCallback(app, second.params);
+      const [x, y] = (await app.call('GET', '/instances?tags=pair')).body.instances;
+      const forX = await startAndAuthorize(app, 'sbx', { instanceId: x.id, callbackUrl: 'http://127.0.0.1:9999/cb' });
+      const res = await app.call('PATCH', `/instances/${y.id}`, { body: { providerData: { code: forX.params.get('code'), state: forX.params.get('state') } } });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.code, 'OAUTH_STATE_INVALID');
+      const wrongElement = await app.call('GET', `/elements/sbx-other/oauth/url?instanceId=${x.id}`);
+      assert.equal(wrongElement.status, 400);
+      assert.equal(wrongElement.body.details[0].path, 'query.instanceId');
+    });
+
+    test('OAuth client per request (apiKey/apiSecret) is kept with the connection and used to refresh', async () => {
+      sandbox.admin.createClient({ id: 'pb-own', secret: 'pb-own-secret', accessTokenTtl: 1 });
+      const { params } = await startAndAuthorize(app, 'sbx', { apiKey: 'pb-own', apiSecret: 'pb-own-secret', tags: 'own-client' });
+      assert.equal((await hostedCallback(app, params)).status, 200);
+      const [instance] = (await app.call('GET', '/instances?tags=own-client')).body.instances;
+      const row = await app.ctx.store.db.selectFrom('connections').select(['client_id', 'client_secret']).where('id', '=', instance.id).executeTakeFirstOrThrow();
+      assert.equal(row.client_id, 'pb-own');
+      assert.ok(row.client_secret?.startsWith('pb1.'), 'the per-connection client secret is sealed');
+      const before = sandbox.admin.count('token', { clientId: 'pb-own' });
+      const read = await app.call('GET', `/instances/${instance.id}/credentials`);
+      assert.equal(read.body.refreshed, true);
+      assert.equal(sandbox.admin.count('token', { clientId: 'pb-own' }), before + 1);
+      const half = await app.call('GET', '/elements/sbx/oauth/url?apiKey=only-id');
+      assert.equal(half.status, 400);
+      assert.equal(half.body.details[0].path, 'query.apiSecret');
+    });
+
+    test('no OAuth app and no per-request client: a 404 that says how to set one', async () => {
+      await deployConnector(app, sandboxDefinition(sandbox, 'sbx-noapp'), null);
+      const res = await app.call('GET', '/elements/sbx-noapp/oauth/url');
+      assert.equal(res.status, 404);
+      assert.match(res.body.details[0].message, /oauth-app/);
+      const unknown = await app.call('GET', '/elements/no-such-connector/oauth/url');
+      assert.equal(unknown.status, 404);
+    });
+
     test('no secret reaches the logs', () => {
       const logs = app.logs.join('\n');
       assert.ok(!logs.includes(client.secret));
