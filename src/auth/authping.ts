@@ -9,6 +9,7 @@ import type { ConnectorDefinition } from '../connectors/schema.ts';
 import { outboundDispatcher } from '../proxy/outbound.ts';
 import { PlugboardError } from '../core/errors.ts';
 import { requireConnection, type ConnectionRow } from '../store/connections.ts';
+import { executionSinkFor } from '../store/executions.ts';
 import { applyConnectionAction, buildAuthObject, getFreshAccessToken, type TokenContext } from './tokens.ts';
 
 export interface AuthpingOutcome {
@@ -38,7 +39,8 @@ export async function authpingConnection(ctx: TokenContext, def: ConnectorDefini
     auth: auth as unknown as Record<string, unknown>,
     secrets,
     transport: undiciTransport({ dispatcher: outboundDispatcher({ allowPrivateTargets: def.dangerouslyAllowInsecureTargets.privateNetwork }) }),
-    context: { orgId: row.org_id, connectionId: row.id, flow: 'authping' },
+    context: { orgId: row.org_id, connectionId: row.id, flow: 'authping', trigger: 'authping' },
+    sink: executionSinkFor(ctx.store.db),
   });
   const working = result.outputs.working;
   await applyConnectionAction(ctx, current, working ? { kind: 'validate' } : { kind: 'invalidate', reason: 'authping failed' });

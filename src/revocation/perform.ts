@@ -6,7 +6,7 @@
  * finish, retry (network error, 5xx, 429 with its Retry-After) or report a manual step. Pure of storage: the caller
  * records the result.
  */
-import { compileConnectorFlows, hasAuthping, hasRevoke, runAuthping, runRevoke, undiciTransport, type CompiledConnectorFlows, type HttpTransport } from '../flows/index.ts';
+import { compileConnectorFlows, hasAuthping, hasRevoke, runAuthping, runRevoke, undiciTransport, type CompiledConnectorFlows, type ExecutionSink, type HttpTransport } from '../flows/index.ts';
 import { fillUrlTemplate, type ConnectorDefinition } from '../connectors/schema.ts';
 import { outboundDispatcher } from '../proxy/outbound.ts';
 import { parseRetryAfter } from '../jobs/backoff.ts';
@@ -40,6 +40,8 @@ export interface PerformOptions {
   signal?: AbortSignal;
   /** Labels for the flow execution record. */
   context?: Record<string, string>;
+  /** Where the revoke flow's execution is recorded (the store sink). */
+  sink?: ExecutionSink;
 }
 
 const compiledCache = new WeakMap<ConnectorDefinition, CompiledConnectorFlows>();
@@ -117,6 +119,7 @@ async function viaFlow(def: ConnectorDefinition, grant: Grant, options: PerformO
     limits: { timeoutMs: options.timeoutMs * 2 },
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.context === undefined ? {} : { context: options.context }),
+    ...(options.sink === undefined ? {} : { sink: options.sink }),
   });
   const { revoked, message, serviceResponse } = result.outputs;
   const unregisterURL = message.unregisterURL ?? def.unregisterUrl;

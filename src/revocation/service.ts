@@ -21,6 +21,7 @@ import { baseUrlOf } from '../auth/provider.ts';
 import { resolveConnector as resolveFromRegistry, resolveOAuthClient } from '../auth/resolve.ts';
 import { openSecret, requireConnection, stateColumns, stateOf, updateConnection, type ConnectionRow, type SecretField } from '../store/connections.ts';
 import { recordEvent } from '../store/events.ts';
+import { executionSinkFor } from '../store/executions.ts';
 import type { Database } from '../store/schema.ts';
 import {
   completeErasure,
@@ -358,7 +359,7 @@ export class RevocationService {
       };
     } else {
       try {
-        outcome = await revokeAtProvider(def, grant, { timeoutMs: this.settings.requestTimeoutMs, signal, context: { orgId: row.org_id, connectionId: row.instance_id } });
+        outcome = await revokeAtProvider(def, grant, { timeoutMs: this.settings.requestTimeoutMs, signal, context: { orgId: row.org_id, connectionId: row.instance_id, trigger: 'revoke' }, sink: executionSinkFor(this.ctx.store.db, this.ctx.config.executions) });
       } catch (error) {
         // A refused target (SSRF guard, plain HTTP) cannot succeed later: a manual step, not a retry.
         if (error instanceof PlugboardError && error.code === 'TARGET_FORBIDDEN') {

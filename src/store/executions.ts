@@ -252,7 +252,8 @@ export async function pruneExecutions(db: Db, orgId: string, policy: RetentionPo
 }
 
 export interface StoreSinkOptions {
-  retention?: RetentionPolicy;
+  /** The policy, or a function read at each prune (so a shared sink follows configuration). */
+  retention?: RetentionPolicy | (() => RetentionPolicy);
   /** Prune an organization's history at most this often per process. */
   pruneEveryMs?: number;
 }
@@ -262,7 +263,7 @@ export interface StoreSinkOptions {
  * without one is refused rather than stored unscoped.
  */
 export function storeExecutionSink(db: Db, options: StoreSinkOptions = {}): ExecutionSink {
-  const retention = options.retention ?? DEFAULT_RETENTION;
+  const retention = typeof options.retention === 'function' ? options.retention : () => (options.retention as RetentionPolicy | undefined) ?? DEFAULT_RETENTION;
   const pruneEveryMs = options.pruneEveryMs ?? 60_000;
   const lastPruned = new Map<string, number>();
   return {
@@ -275,7 +276,7 @@ export function storeExecutionSink(db: Db, options: StoreSinkOptions = {}): Exec
       const now = Date.now();
       if (now - (lastPruned.get(orgId) ?? 0) >= pruneEveryMs) {
         lastPruned.set(orgId, now);
-        await pruneExecutions(db, orgId, retention, now);
+        await pruneExecutions(db, orgId, retention(), now);
       }
     },
   };
@@ -297,18 +298,22 @@ export function decodeExecutionCursor(cursor: string): [string, string] {
   });
 }
 
-const sinksByDatabase = new WeakMap<object, ExecutionSink>();
+const sinksByDatabase = new WeakMap<object, { sink: ExecutionSink; retention: RetentionPolicy }>();
 
 /**
  * The one store sink of an application (per database handle), so retention pruning is paced per process rather than
  * per caller. Every area that runs flows passes this as `sink`, e.g.
- * `executionSinkFor(ctx.store.db, ctx.config.executions)`.
+ * `executionSinkFor(ctx.store.db, ctx.config.executions)`; a caller that gives a policy sets it for all.
  */
-export function executionSinkFor(db: Db, retention: RetentionPolicy = DEFAULT_RETENTION): ExecutionSink {
-  let sink = sinksByDatabase.get(db);
-  if (sink === undefined) {
-    sink = storeExecutionSink(db, { retention });
-    sinksByDatabase.set(db, sink);
+export function executionSinkFor(db: Db, retention?: RetentionPolicy): ExecutionSink {
+  let entry = sinksByDatabase.get(db);
+  if (entry === undefined) {
+    const holder: { sink: ExecutionSink; retention: RetentionPolicy } = { sink: { write: async () => undefined }, retention: retention ?? DEFAULT_RETENTION };
+    holder.sink = storeExecutionSink(db, { retention: () => holder.retention });
+    entry = holder;
+    sinksByDatabase.set(db, entry);
+  } else if (retention !== undefined) {
+    entry.retention = retention;
   }
-  return sink;
+  return entry.sink;
 }
