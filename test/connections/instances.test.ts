@@ -202,3 +202,25 @@ test('secrets: the API key is sealed in its column and never logged', async () =
   assert.ok(!app.logs.join('\n').includes(API_KEY_CANARY));
   assert.ok(!app.logs.join('\n').includes(created.token));
 });
+
+test('re-authenticate in place with new credentials, also from revoked: same id, name, tags; new secret; event', async () => {
+  const created = await createCustom('rotate me', { tags: ['rot'] });
+  await app.ctx.store.db.updateTable('connections').set({ revoked: 1, valid: 0, status: 'revoked', api_key: null }).where('id', '=', created.id).execute();
+  const refused = await app.call('GET', `/instances/${created.id}/credentials`);
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.code, 'INSTANCE_REVOKED');
+  const res = await app.call('PATCH', `/instances/${created.id}`, { body: { credentials: { apiKey: 'new-key-canary' } } });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual([res.body.id, res.body.name, res.body.tags, res.body.status, res.body.valid], [created.id, 'rotate me', ['rot'], 'active', true]);
+  assert.ok(!res.text.includes('new-key-canary'));
+  assert.equal((await app.call('GET', `/instances/${created.id}/credentials`)).body.apiKey, 'new-key-canary');
+  const events = await app.ctx.store.db.selectFrom('events').select(['type', 'data']).where('instance_id', '=', created.id).where('type', '=', 'instance.reauthenticated').execute();
+  assert.equal(events.length, 1);
+  assert.deepEqual(JSON.parse(events[0].data), { from: 'revoked', to: 'active' });
+  const wrongKind = await app.call('PATCH', `/instances/${created.id}`, { body: { providerData: { code: 'c' } } });
+  assert.equal(wrongKind.status, 400);
+  const missing = await app.call('PATCH', '/instances/no-such-instance', { body: { name: 'x' } });
+  assert.equal(missing.status, 404);
+  const empty = await app.call('PATCH', `/instances/${created.id}`, { body: { name: '' } });
+  assert.equal(empty.status, 400);
+});
