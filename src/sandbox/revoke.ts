@@ -140,7 +140,8 @@ export function handleSlackRevoke(state: ProviderState, req: SandboxRequest, res
   const { record, client } = tokenClient(state, req, token);
   if (client && client.revokeStyle !== 'slack') {
     if (client.revokeStyle === 'none') return sendJson(res, 404, { ok: false, error: 'unknown_method' });
-    return sendJson(res, 200, { ok: false, error: 'invalid_auth', warning: `client "${client.id}" uses revoke style ${client.revokeStyle}` });
+    const own = REVOKE_STYLES[client.revokeStyle];
+    return sendJson(res, 200, { ok: false, error: 'invalid_auth', warning: `client "${client.id}" uses revoke style ${own.style}: ${own.method} ${own.path}` });
   }
   if (!record) {
     const dead = state.tokens.get(token);
