@@ -9,7 +9,7 @@
  */
 import { PlugboardError } from '../core/errors.ts';
 import { assertUsable, transition, type ConnectionAction } from '../core/connection.ts';
-import { getConnection, openSecret, requireConnection, stateColumns, stateOf, updateConnection, type ConnectionPatch, type ConnectionRow, type SecretSealer } from '../store/connections.ts';
+import { openSecret, requireConnection, stateColumns, stateOf, updateConnection, type ConnectionPatch, type ConnectionRow, type SecretSealer } from '../store/connections.ts';
 import { recordEvent } from '../store/events.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
@@ -183,7 +183,3 @@ export async function buildAuthObject(ctx: TokenContext, orgId: string, instance
   return { auth, secrets };
 }
 
-/** Reads a connection for callers holding only ids (revocation, proxy), with the same 404 rule as the API. */
-export async function loadConnection(ctx: Pick<TokenContext, 'store'>, orgId: string, instanceId: string): Promise<ConnectionRow | undefined> {
-  return getConnection(ctx.store.db, orgId, instanceId);
-}
