@@ -126,6 +126,8 @@ export const OAuthAuthorizationCodeSchema = z.strictObject({
   type: z.literal('oauth2_authorization_code'),
   authorizationUrl: UrlTemplateSchema,
   ...OAuthCommon,
+  /** The issuer identifier the provider sends as `iss` (@see RFC 9207 §2); defaults to the authorization URL's origin. */
+  issuer: UrlTemplateSchema.optional(),
   /** PKCE with S256 (@see RFC 7636 §4.2); on by default, off only for providers that reject it. */
   pkce: z.boolean().default(true),
   /** Extra authorize parameters (`access_type: offline`, `prompt: consent`). */

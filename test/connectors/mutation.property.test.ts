@@ -86,7 +86,7 @@ test('text mutations load whole or fail located', () => {
       const text = mutations.reduce(mutateText, source.text);
       checkOutcome(parseConnectorText(text, source.name), source.name);
     }),
-    { numRuns: 300 },
+    { numRuns: 200 },
   );
 });
 
@@ -127,6 +127,6 @@ test('structural mutations (a field replaced by any JSON value, or removed) load
         checkOutcome(parseConnectorText(stringify(mutated), doc.name), doc.name);
       },
     ),
-    { numRuns: 300 },
+    { numRuns: 200 },
   );
 });
