@@ -50,8 +50,7 @@ function grantedScope(client: SandboxClient, requested: string | null): string |
 }
 
 function hasLiveConsent(state: ProviderState, clientId: string, userId: string): boolean {
-  for (const family of state.families.values()) {
-    if (family.clientId !== clientId || family.userId !== userId) continue;
+  for (const family of state.familiesOf(clientId, userId)) {
     for (const value of family.tokens) if (state.live(value)) return true;
   }
   return false;

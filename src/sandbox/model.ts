@@ -173,7 +173,8 @@ export function clientDefaults(id: string): SandboxClient {
 export function seedClients(): SandboxClient[] {
   const demo: SandboxClient = { ...clientDefaults('plugboard-demo'), secret: 'plugboard-demo-secret', name: 'Plugboard demo' };
   const rotating: SandboxClient = { ...clientDefaults('plugboard-rotating'), name: 'Plugboard demo (rotating refresh tokens)', rotateRefreshTokens: true };
-  const pub: SandboxClient = { ...clientDefaults('plugboard-public'), secret: null, name: 'Plugboard public client', pkceRequired: true };
+  // RFC 9700 §4.14.2: refresh tokens of public clients MUST be sender-constrained or rotated; the sandbox rotates.
+  const pub: SandboxClient = { ...clientDefaults('plugboard-public'), secret: null, name: 'Plugboard public client', pkceRequired: true, rotateRefreshTokens: true };
   const perStyle: SandboxClient[] = REVOKE_STYLE_NAMES.map((style) => ({
     ...clientDefaults(`sandbox-${style}`),
     name: `Revoke style ${style}`,

@@ -58,6 +58,10 @@ export interface Lifetimes {
 const CODE_TTL_MS = 60_000;
 const PENDING_TTL_MS = 10 * 60_000;
 
+function authorizationKey(clientId: string, userId: string | null): string {
+  return `${clientId}\u0000${userId ?? ''}`;
+}
+
 export function randomToken(prefix: string): string {
   return prefix + randomBytes(24).toString('base64url');
 }
@@ -76,6 +80,8 @@ export class ProviderState {
   readonly families = new Map<string, TokenFamily>();
   readonly codes = new Map<string, AuthorizationCode>();
   readonly pending = new Map<string, PendingAuthorization>();
+  /** Family ids per client and user (`clientId NUL userId`), so app-wide revocation and consent checks stay cheap. */
+  private readonly familiesByAuthorization = new Map<string, Set<string>>();
   lifetimes: Lifetimes;
   autoApprove: boolean;
   private offsetMs = 0;
@@ -141,7 +147,26 @@ export class ProviderState {
   newFamily(clientId: string, userId: string | null): TokenFamily {
     const family: TokenFamily = { id: randomToken('fam_'), clientId, userId, tokens: new Set() };
     this.families.set(family.id, family);
+    const key = authorizationKey(clientId, userId);
+    let ids = this.familiesByAuthorization.get(key);
+    if (!ids) {
+      ids = new Set();
+      this.familiesByAuthorization.set(key, ids);
+    }
+    ids.add(family.id);
     return family;
+  }
+
+  /** Every family this client holds for this user (`null`: its client-credentials grants). */
+  familiesOf(clientId: string, userId: string | null): TokenFamily[] {
+    const ids = this.familiesByAuthorization.get(authorizationKey(clientId, userId));
+    if (!ids) return [];
+    const out: TokenFamily[] = [];
+    for (const id of ids) {
+      const family = this.families.get(id);
+      if (family) out.push(family);
+    }
+    return out;
   }
 
   private addToken(family: TokenFamily, kind: TokenKind, scope: string, ttlSeconds: number): TokenRecord {
@@ -164,7 +189,10 @@ export class ProviderState {
     return record;
   }
 
-  /** Mint an access token and, unless `withRefresh` is false, a refresh token in `family`. */
+  /**
+   * Mint an access token in `family`, plus a refresh token: `'new'` mints one, `'none'` sends none (client
+   * credentials), a record sends that existing refresh token again (refresh without rotation).
+   */
   issue(client: SandboxClient, family: TokenFamily, scope: string, refresh: 'new' | 'none' | TokenRecord): IssuedTokens {
     const accessTtl = this.accessTtl(client);
     const access = this.addToken(family, 'access_token', scope, accessTtl);
@@ -226,9 +254,7 @@ export class ProviderState {
   /** Every token of this client for this user, across authorizations (GitHub's "delete an app authorization"). */
   revokeAppAuthorization(clientId: string, userId: string | null, by: string): number {
     let n = 0;
-    for (const family of this.families.values()) {
-      if (family.clientId === clientId && family.userId === userId) n += this.revokeFamily(family.id, by);
-    }
+    for (const family of this.familiesOf(clientId, userId)) n += this.revokeFamily(family.id, by);
     return n;
   }
 

@@ -38,9 +38,12 @@ describe('authorization_code', () => {
     assert.equal(me.json().username, 'carol');
   });
 
-  it('a public client exchanges with client_id and the verifier', async () => {
+  it('a public client exchanges with client_id and the verifier, and its refresh tokens rotate', async () => {
     const t = await connect(sb, 'plugboard-public', null);
     assert.equal(sb.admin.tokenState(t.access_token).clientId, 'plugboard-public');
+    const r = (await postForm(tokenUrl, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: 'plugboard-public' })).json();
+    assert.notEqual(r.refresh_token, t.refresh_token);
+    assert.equal(sb.admin.tokenState(t.refresh_token).state, 'rotated');
   });
 
   it('client_secret_post works as well as Basic', async () => {
