@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSandbox, REVOKE_STYLES, type Sandbox, type RevokeStyle } from '../../src/sandbox/index.ts';
-import { runRevoke, undiciTransport, type HttpTransport, type HttpRequest } from '../../src/flows/index.ts';
+import { runAuthping, runRevoke, undiciTransport, type HttpTransport, type HttpRequest } from '../../src/flows/index.ts';
 import { builtinCatalogue, type ConnectorEntry } from '../../src/connectors/registry.ts';
 import type { CompiledConnectorFlows } from '../../src/flows/index.ts';
 
@@ -81,6 +81,18 @@ describe('sandbox connectors revoke against the sandbox in their own style', () 
       if (!second.outputs.revoked) assert.equal(second.outputs.message.unregisterURL, 'http://127.0.0.1:8081/');
     });
   }
+
+  test('_authping says working for a live token and not working once it is revoked (verification)', async () => {
+    for (const c of SANDBOX_CONNECTORS) {
+      const { auth } = connect(c.client);
+      const live = await runAuthping(entry(c.key).compiled, { auth });
+      assert.equal(live.outputs.working, true, `${c.key}: ${JSON.stringify(live.outputs)}`);
+      await runRevoke(entry(c.key).compiled, { auth });
+      const dead = await runAuthping(entry(c.key).compiled, { auth });
+      assert.equal(dead.outputs.working, false, c.key);
+      assert.equal(dead.outputs.serviceResponse.statusCode, 401, c.key);
+    }
+  });
 
   test('sandbox-none sends nothing and says where to remove access by hand', async () => {
     const { auth } = connect('sandbox-none');
