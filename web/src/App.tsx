@@ -3,7 +3,7 @@
  * rejects the stored key the session is cleared and the sign-in page returns. Focus moves to each page's heading on
  * navigation so keyboard and screen-reader users land on the new content.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { BrandMark } from './components.tsx';
 import { onUnauthenticated } from './api.ts';
 import { OAUTH_DONE_MESSAGE, POPUP_MARKER } from './connect.ts';
@@ -135,10 +135,23 @@ function Console() {
     };
   }, [signedIn]);
 
+  // On navigation (not on the first load, where the skip link should come first), focus moves to the new page's
+  // heading so keyboard and screen-reader users start at the new content.
   const routeKey = route.segments.join('/');
+  const firstRender = useRef(true);
   useEffect(() => {
-    const heading = document.querySelector<HTMLElement>('[data-page-title]');
-    if (heading !== null && document.activeElement === document.body) heading.focus({ preventScroll: true });
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    const timer = window.setTimeout(() => {
+      const heading = document.querySelector<HTMLElement>('[data-page-title]');
+      const active = document.activeElement;
+      if (heading !== null && (active === null || active === document.body || active.closest('nav') !== null || !active.isConnected)) {
+        heading.focus({ preventScroll: true });
+      }
+    }, 0);
+    return () => window.clearTimeout(timer);
   }, [routeKey, signedIn]);
 
   if (!signedIn) {

@@ -144,10 +144,11 @@ export interface ExecutionCard {
 export interface Execution {
   id: string;
   connectorKey?: string;
-  elementKey?: string;
-  instanceId?: string | null;
+  connectionId?: string | null;
   flow: string;
   flowKind?: string;
+  /** What ran it: authping, revoke, delete, erasure, run, ... */
+  trigger?: string | null;
   status: 'succeeded' | 'failed' | string;
   startedAt?: string;
   finishedAt?: string;

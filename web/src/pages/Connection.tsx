@@ -76,7 +76,7 @@ export function ConnectionPage({ instanceId }: { instanceId: string }) {
               <a className="button secondary" href={href(['connectors', instance.element.key, 'test'])}>
                 Test connections
               </a>
-              <a className="button secondary" href={href(['executions'], { instanceId: instance.id })}>
+              <a className="button secondary" href={href(['executions'], { connectionId: instance.id })}>
                 Executions
               </a>
               {instance.status === 'disabled' ? (

@@ -55,7 +55,7 @@ export function ErasureRequestsPage() {
         title="Erasure requests"
         lead="Erase a person's data: every matching connection is revoked at its provider, its secrets, configuration, execution history and events are deleted, and a receipt records the outcome."
       />
-      <form className="card" onSubmit={submit} aria-labelledby={`${id}-title`}>
+      <form className="card" onSubmit={submit} aria-labelledby={`${id}-title`} noValidate>
         <h2 id={`${id}-title`}>New erasure request</h2>
         <fieldset className="mode">
           <legend>Erase by</legend>

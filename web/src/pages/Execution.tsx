@@ -60,7 +60,7 @@ export function ExecutionPage({ executionId }: { executionId: string }) {
       <Async state={state} loadingLabel="Loading execution">
         {(execution) => {
           const cards = [...(execution.cards ?? [])].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
-          const connector = execution.connectorKey ?? execution.elementKey;
+          const connector = execution.connectorKey;
           return (
             <>
               <PageHeader title={`Execution of ${execution.flow}`}>
@@ -73,8 +73,9 @@ export function ExecutionPage({ executionId }: { executionId: string }) {
                   </Row>
                   <Row label="Connector">{connector !== undefined ? <a href={href(['connectors', connector])}>{connector}</a> : undefined}</Row>
                   <Row label="Flow kind">{execution.flowKind}</Row>
+                  <Row label="Trigger">{execution.trigger ?? undefined}</Row>
                   <Row label="Connection">
-                    {execution.instanceId !== undefined && execution.instanceId !== null ? <a href={href(['connections', execution.instanceId])}>{execution.instanceId}</a> : undefined}
+                    {execution.connectionId !== undefined && execution.connectionId !== null ? <a href={href(['connections', execution.connectionId])}>{execution.connectionId}</a> : undefined}
                   </Row>
                   <Row label="Started">
                     <Time value={execution.startedAt} />

@@ -18,16 +18,16 @@ export function executionTone(status: string): 'good' | 'bad' | 'warn' | 'neutra
 
 export function ExecutionsPage({ query }: { query: URLSearchParams }) {
   const id = useId();
-  const instanceId = query.get('instanceId') ?? '';
+  const connectionId = query.get('connectionId') ?? '';
   const flow = query.get('flow') ?? '';
   const status = query.get('status') ?? '';
-  const [draft, setDraft] = useState({ instanceId, flow });
+  const [draft, setDraft] = useState({ connectionId, flow });
   const list = useApi(
-    async (signal) => toPage<Execution>(await api.get('/executions', { instanceId, flow, status, limit: 100 }, signal), ['executions']).items,
-    [instanceId, flow, status],
+    async (signal) => toPage<Execution>(await api.get('/executions', { connectionId, flow, status, limit: 100 }, signal), ['executions']).items,
+    [connectionId, flow, status],
   );
   function apply(next: Record<string, string>) {
-    replaceRoute(href(['executions'], { instanceId, flow, status, ...next }));
+    replaceRoute(href(['executions'], { connectionId, flow, status, ...next }));
   }
   return (
     <section>
@@ -38,12 +38,12 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
         aria-label="Filter executions"
         onSubmit={(event: FormEvent) => {
           event.preventDefault();
-          apply({ instanceId: draft.instanceId.trim(), flow: draft.flow.trim() });
+          apply({ connectionId: draft.connectionId.trim(), flow: draft.flow.trim() });
         }}
       >
         <div className="field">
           <label htmlFor={`${id}-instance`}>Connection id</label>
-          <input id={`${id}-instance`} value={draft.instanceId} onChange={(event) => setDraft({ ...draft, instanceId: event.target.value })} />
+          <input id={`${id}-instance`} value={draft.connectionId} onChange={(event) => setDraft({ ...draft, connectionId: event.target.value })} />
         </div>
         <div className="field">
           <label htmlFor={`${id}-flow`}>Flow</label>
@@ -72,6 +72,7 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
                   <th scope="col">Status</th>
                   <th scope="col">Connector</th>
                   <th scope="col">Connection</th>
+                  <th scope="col">Trigger</th>
                   <th scope="col">Started</th>
                   <th scope="col">Duration</th>
                 </tr>
@@ -87,8 +88,9 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
                     <td>
                       <Pill tone={executionTone(execution.status)}>{execution.status}</Pill>
                     </td>
-                    <td>{execution.connectorKey ?? execution.elementKey ?? '—'}</td>
-                    <td>{execution.instanceId !== undefined && execution.instanceId !== null ? <a href={href(['connections', execution.instanceId])}>{execution.instanceId}</a> : <span className="muted">—</span>}</td>
+                    <td>{execution.connectorKey ?? '—'}</td>
+                    <td>{execution.connectionId !== undefined && execution.connectionId !== null ? <a href={href(['connections', execution.connectionId])}>{execution.connectionId}</a> : <span className="muted">—</span>}</td>
+                    <td>{execution.trigger ?? '—'}</td>
                     <td>
                       <Time value={execution.startedAt} />
                     </td>
