@@ -26,7 +26,31 @@ export interface Redactor {
   redactValue<T>(value: T): T;
 }
 
+/**
+ * Redactors by secret set. Building one costs tens of microseconds (every encoding of every secret), and the same
+ * connection runs flows again and again. The process already holds these values (the vault opened them for this run);
+ * the cache keeps a handful more, never writes them anywhere, and evicts the oldest set first.
+ */
+const redactorCache = new Map<string, Redactor>();
+const REDACTOR_CACHE_LIMIT = 64;
+
 export function createRedactor(secrets: Iterable<unknown>): Redactor {
+  const list = [...secrets].filter((secret): secret is string => typeof secret === 'string' && secret !== '');
+  const key = list.join('\u0000');
+  const cached = redactorCache.get(key);
+  if (cached !== undefined) {
+    // Refresh its place in the eviction order.
+    redactorCache.delete(key);
+    redactorCache.set(key, cached);
+    return cached;
+  }
+  const redactor = buildRedactor(list);
+  if (redactorCache.size >= REDACTOR_CACHE_LIMIT) redactorCache.delete(redactorCache.keys().next().value as string);
+  redactorCache.set(key, redactor);
+  return redactor;
+}
+
+function buildRedactor(secrets: readonly string[]): Redactor {
   const exact = new Set<string>();
   const literal = new Set<string>();
   const cores = new Set<string>();
@@ -34,12 +58,12 @@ export function createRedactor(secrets: Iterable<unknown>): Redactor {
   /** Secrets too short for a base64 core: for them, base64 runs are decoded and searched instead. */
   const uncored = new Set<string>();
   for (const secret of secrets) {
-    if (typeof secret !== 'string' || secret === '') continue;
     exact.add(secret);
     if (secret.length < MIN_SEARCH_LENGTH) continue;
     raw.add(secret);
-    for (const variant of textVariants(secret)) literal.add(variant);
     const secretCores = base64Cores(secret);
+    // With cores, the whole base64 encodings are found through them; without, they are searched as they are.
+    for (const variant of textVariants(secret, secretCores.length === 0)) literal.add(variant);
     if (secretCores.length === 0) uncored.add(secret);
     for (const core of secretCores) cores.add(core);
   }
@@ -49,10 +73,15 @@ export function createRedactor(secrets: Iterable<unknown>): Redactor {
   const rawList = [...raw];
   const uncoredList = [...uncored];
   const active = exact.size > 0;
+  // A string shorter than every pattern cannot hold one (most strings in a card record are short).
+  const shortest = [...coreList, ...literals].reduce((min, p) => Math.min(min, p.length), Infinity);
 
   const redactString = (text: string): string => {
     if (!active || text === '' || text === REDACTED) return text;
     if (exact.has(text)) return REDACTED;
+    if (text.length < shortest) {
+      return hidesSecret(text, rawList, uncoredList) ? REDACTED : text;
+    }
     let out = text;
     // Base64 runs first, so a match replaces the whole encoded run (`Basic base64(id:secret)`), not just a part.
     for (const core of coreList) {
@@ -88,7 +117,9 @@ export function createRedactor(secrets: Iterable<unknown>): Redactor {
       }
       const copy: Record<string, unknown> = {};
       seen.set(item, copy);
-      for (const [key, field] of Object.entries(item)) copy[redactString(key)] = visit(field);
+      for (const key in item) {
+        if (Object.hasOwn(item, key)) copy[redactString(key)] = visit((item as Record<string, unknown>)[key]);
+      }
       return copy;
     };
     return visit(value) as T;
@@ -97,15 +128,17 @@ export function createRedactor(secrets: Iterable<unknown>): Redactor {
   return { active, redactString, redactValue };
 }
 
-function textVariants(secret: string): string[] {
+function textVariants(secret: string, withBase64: boolean): string[] {
   const variants = new Set<string>([secret]);
   variants.add(encodeURIComponent(secret));
   variants.add(encodeURI(secret));
   variants.add(new URLSearchParams({ s: secret }).toString().slice(2));
   variants.add(encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
   variants.add(JSON.stringify(secret).slice(1, -1));
-  variants.add(Buffer.from(secret, 'utf8').toString('base64'));
-  variants.add(Buffer.from(secret, 'utf8').toString('base64url'));
+  if (withBase64) {
+    variants.add(Buffer.from(secret, 'utf8').toString('base64'));
+    variants.add(Buffer.from(secret, 'utf8').toString('base64url'));
+  }
   return [...variants].filter((variant) => variant.length >= MIN_SEARCH_LENGTH);
 }
 
