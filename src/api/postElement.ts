@@ -3,7 +3,7 @@
  * JSON object or as YAML/JSON text; it is validated and its flows compiled before anything is stored. A key already
  * taken (by a built-in or an earlier deploy) is a 409; new versions go through `PUT /elements/{key}`.
  */
-import { defineRoute } from './route.ts';
+import { defineRoute, hasPermission } from './route.ts';
 import { DeployElementBodySchema, ElementDetailSchema } from './contracts/elements.ts';
 import { deployConnector } from '../connectors/resolve.ts';
 import { getOAuthAppInfo } from '../store/connectors.ts';
@@ -21,7 +21,9 @@ export default defineRoute({
   schema: { body: DeployElementBodySchema, response: { 201: ElementDetailSchema } },
   async handler(request, reply) {
     const orgId = request.principal.orgId;
-    const entry = await deployConnector(request.ctx, orgId, { body: request.body, mustBeNew: true, userId: request.principal.userId });
+    const entry = await deployConnector(request.ctx, orgId, {
+      body: request.body, mustBeNew: true, userId: request.principal.userId, mayAllowInsecureTargets: hasPermission(request.principal, 'platform:admin'),
+    });
     const app = await getOAuthAppInfo(request.ctx.store.db, orgId, entry.key);
     reply.code(201);
     return { ...elementSummary(entry, app), definition: entry.definition as unknown as Record<string, unknown> };

@@ -3,7 +3,7 @@
  * The body is the definition as a JSON object or YAML/JSON text, and its key must match the URL. Built-in connectors
  * are read-only (409).
  */
-import { defineRoute } from './route.ts';
+import { defineRoute, hasPermission } from './route.ts';
 import { DeployElementBodySchema, ElementDetailSchema, ElementKeyParamsSchema } from './contracts/elements.ts';
 import { deployConnector } from '../connectors/resolve.ts';
 import { getOAuthAppInfo } from '../store/connectors.ts';
@@ -23,6 +23,7 @@ export default defineRoute({
     const orgId = request.principal.orgId;
     const entry = await deployConnector(request.ctx, orgId, {
       body: request.body, expectedKey: request.params.key, mustBeNew: false, userId: request.principal.userId,
+      mayAllowInsecureTargets: hasPermission(request.principal, 'platform:admin'),
     });
     const app = await getOAuthAppInfo(request.ctx.store.db, orgId, entry.key);
     return { ...elementSummary(entry, app), definition: entry.definition as unknown as Record<string, unknown> };

@@ -88,6 +88,11 @@ export interface DeployInput {
   /** `POST /elements`: refuse a key that already has versions. */
   mustBeNew: boolean;
   userId: string | null;
+  /**
+   * Whether the caller may deploy a definition with `dangerouslyAllowInsecureTargets` (the platform operator only):
+   * such a connector lets flows and the proxy reach the server's own network.
+   */
+  mayAllowInsecureTargets: boolean;
 }
 
 /** Parses a request body (JSON object or YAML/JSON text) into a definition with located problems. */
@@ -119,6 +124,12 @@ export async function deployConnector(ctx: ConnectorContext, orgId: string, inpu
   if ((await builtinCatalogue()).get(definition.key) !== undefined && (await latestPrivateConnector(ctx.store.db, orgId, definition.key)) === undefined) {
     throw new PlugboardError('CONFLICT', `${definition.key} is a built-in connector; built-ins are read-only.`, {
       details: [{ path: 'key', message: `deploy your version under another key, e.g. "${definition.key}-custom"` }],
+    });
+  }
+  const insecure = definition.dangerouslyAllowInsecureTargets;
+  if ((insecure.plainHttp || insecure.privateNetwork) && !input.mayAllowInsecureTargets) {
+    throw new PlugboardError('FORBIDDEN', 'Only the platform operator (platform:admin) may deploy a connector that reaches plain-HTTP or private-network targets.', {
+      details: [{ path: 'dangerouslyAllowInsecureTargets', message: 'remove the opt-in (set plainHttp and privateNetwork to false), or ask the operator to deploy it' }],
     });
   }
   // Compile before storing: a definition whose flows do not compile never becomes live.

@@ -133,6 +133,29 @@ for (const backend of backends) {
       }
     });
 
+    test('only the platform operator may deploy a connector that reaches private or plain-HTTP targets', async () => {
+      const insecure = PRIVATE('acme-local', 'Local', 'dangerouslyAllowInsecureTargets: { privateNetwork: true }\n').replace('https://api.acme.example', 'https://10.0.0.5');
+      const other = await app.call('POST', '/organizations', { body: { name: 'Tenant without platform:admin' } });
+      const tenantKey = other.body.apiKey.secret as string;
+      const refused = await app.call('POST', '/elements', { rawBody: insecure, ...YAML, apiKey: tenantKey });
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.details[0].path, 'dangerouslyAllowInsecureTargets');
+      assert.equal((await app.call('GET', '/elements/acme-local', { apiKey: tenantKey })).status, 404);
+      const refusedPut = await app.call('PUT', '/elements/acme-local', { rawBody: insecure.replace('privateNetwork: true', 'plainHttp: true, privateNetwork: true'), ...YAML, apiKey: tenantKey });
+      assert.equal(refusedPut.status, 403);
+      const operator = await app.call('POST', '/elements', { rawBody: insecure, ...YAML });
+      assert.equal(operator.status, 201, operator.text);
+    });
+
+    test('concurrent deploys of one key never overwrite each other', async () => {
+      const results = await Promise.all([1, 2, 3, 4, 5].map((n) => app.call('PUT', '/elements/acme-race', { rawBody: PRIVATE('acme-race', `Race ${n}`), ...YAML })));
+      assert.ok(results.every((r) => r.status === 200 || r.status === 409), results.map((r) => r.text).join('\n'));
+      const versions = results.filter((r) => r.status === 200).map((r) => r.body.version as number).sort();
+      assert.deepEqual(versions, versions.map((_, i) => i + 1), 'each accepted deploy got its own version');
+      const rows = await app.ctx.store.db.selectFrom('private_connectors').select('version').where('org_id', '=', app.admin.organizationId).where('key', '=', 'acme-race').execute();
+      assert.equal(rows.length, versions.length);
+    });
+
     test('built-in connectors are read-only', async () => {
       const res = await app.call('PUT', '/elements/google', { rawBody: PRIVATE('google', 'Google'), ...YAML });
       assert.equal(res.status, 409);
