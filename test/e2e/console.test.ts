@@ -400,11 +400,40 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
     assert.deepEqual(unnamed, []);
   });
 
-  await t.test('signing out forgets the key; a revoked key sends the console back to sign-in', async () => {
+  await t.test('a read-only key: an invalid connection shows its badge, and a refused action shows FORBIDDEN', async () => {
+    const created = await app.call('POST', '/api-keys', { body: { name: 'console read-only', permissions: ['elements:read', 'instances:read', 'events:read'] } });
+    assert.equal(created.status, 201, created.text);
+    const readOnlyKey = String(created.body.secret);
+    secrets.push(readOnlyKey);
+    // Imported tokens the provider does not know: the authping on create marks the connection invalid.
+    const imported = await app.call('POST', '/instances', {
+      body: { element: { key: CONNECTOR_KEY }, name: 'Carol imported', externalUserId: 'carol-3', tokens: { accessToken: 'not-a-token-the-sandbox-issued' } },
+    });
+    assert.equal(imported.status, 201, imported.text);
+    secrets.push('not-a-token-the-sandbox-issued');
+
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
-    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'signing out forgets the key');
+    await page.getByLabel('API key').fill(readOnlyKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Connectors', level: 1 }).waitFor();
+    await page.goto(`${app.url}/#/connectors/${CONNECTOR_KEY}/test`);
+    const card = connectionCard(page, 'Carol imported');
+    await statusBadge(card).getByText('Invalid', { exact: true }).waitFor();
+    await card.getByRole('button', { name: 'Test revoke' }).click();
+    const alert = card.getByRole('alert');
+    await alert.getByText('FORBIDDEN').waitFor();
+    assert.match(await alert.innerText(), /instances:write/);
+    await assertNoSecrets(page, secrets, 'the test connections page with a read-only key');
+    await screenshot(page, '16-forbidden');
+
+    const revoked = await app.call('DELETE', `/api-keys/${String(created.body.id)}`);
+    assert.ok(revoked.status === 200 || revoked.status === 204, revoked.text);
+    await navLink(page, 'Connections').click();
+    await page.getByText('The server no longer accepts the key this tab was using. Sign in again.').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'a rejected key is forgotten');
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-    assert.ok(shotCount >= 12);
+    assert.ok(shotCount >= 14, `screenshots taken: ${shotCount}`);
   });
 });
