@@ -96,6 +96,7 @@ export function recordError(error: RecordedError | null, redactor: Redactor): Re
 }
 
 export function recordCards(traces: readonly CardTrace[], redactor: Redactor, epoch: number, epochIso: number): CardRecord[] {
+  const iso = isoFormatter();
   return traces.map((trace) => ({
     seq: trace.seq,
     flow: trace.flow,
@@ -103,7 +104,7 @@ export function recordCards(traces: readonly CardTrace[], redactor: Redactor, ep
     cardId: trace.cardId,
     type: trace.type,
     depth: trace.depth,
-    startedAt: new Date(epochIso + (trace.startedAt - epoch)).toISOString(),
+    startedAt: iso(epochIso + (trace.startedAt - epoch)),
     durationMs: round(trace.durationMs),
     inputs: recordValue(trace.inputs, redactor),
     outputs: recordValue(trace.outputs, redactor),
@@ -113,4 +114,22 @@ export function recordCards(traces: readonly CardTrace[], redactor: Redactor, ep
 
 export function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+/**
+ * ISO-8601 UTC timestamps for many instants within the same few seconds: `Date#toISOString` costs over a microsecond,
+ * so the part up to the second is formatted once per second and the milliseconds appended.
+ */
+function isoFormatter(): (epochMs: number) => string {
+  let second = Number.NaN;
+  let prefix = '';
+  return (epochMs: number) => {
+    const whole = Math.floor(epochMs);
+    const s = Math.floor(whole / 1000);
+    if (s !== second) {
+      second = s;
+      prefix = new Date(s * 1000).toISOString().slice(0, 20);
+    }
+    return `${prefix}${String(whole - s * 1000).padStart(3, '0')}Z`;
+  };
 }
