@@ -7,13 +7,10 @@
 import { z } from 'zod';
 import { ConnectorDefinitionSchema } from './schema.ts';
 
-export const CONNECTOR_SCHEMA_ID = 'https://plugboard.dev/schemas/connector.schema.json';
-
 export function connectorJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(ConnectorDefinitionSchema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' });
   return {
     ...schema,
-    $id: CONNECTOR_SCHEMA_ID,
     title: 'Plugboard connector definition',
     description: 'One third-party API: identity, base URL, auth, credential placement, revocation provenance and flows.',
   };
