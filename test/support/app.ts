@@ -54,6 +54,8 @@ export interface StartTestAppOptions {
   config?: ConfigOverrides;
   /** Reuse an existing database (e.g. to restart over the same store); not dropped on close. */
   database?: TestDatabase;
+  /** PostgreSQL only: start without PLUGBOARD_MASTER_KEY (to test that start-up refuses). */
+  withoutMasterKey?: boolean;
 }
 
 export async function startTestApp(options: StartTestAppOptions = {}): Promise<TestApp> {
@@ -75,7 +77,7 @@ export async function startTestApp(options: StartTestAppOptions = {}): Promise<T
   };
   if (database.databaseUrl !== undefined) {
     overrides.databaseUrl = database.databaseUrl;
-    overrides.masterKey ??= testMasterKey(database);
+    if (options.withoutMasterKey !== true) overrides.masterKey ??= testMasterKey(database);
   }
   // An empty environment: tests never depend on the variables of the machine running them.
   const config = loadConfig({}, overrides);

@@ -1,0 +1,104 @@
+/**
+ * Tenant isolation across every route. The routes are discovered from the running server, so a route added later is
+ * covered without touching this file. Organization A gets data (through the API where the foundation can create it,
+ * and whatever rows other areas' installers create); then organization B's admin calls every route that takes an id
+ * with each of A's ids. B must get 404 (or a 400 for a body it did not fill in), never 403 and never 2xx, list
+ * routes must not show A's ids, and none of A's rows may change.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { rowsOfOrganization } from '../support/tables.ts';
+
+let app: TestApp;
+let orgA: { id: string; apiKey: string };
+let orgB: { id: string; apiKey: string };
+
+async function newOrganization(name: string): Promise<{ id: string; apiKey: string }> {
+  const res = await app.call('POST', '/organizations', { body: { name } });
+  assert.equal(res.status, 201, res.text);
+  return { id: res.body.organization.id, apiKey: res.body.apiKey.secret };
+}
+
+before(async () => {
+  app = await startTestApp();
+  orgA = await newOrganization('Tenant A');
+  orgB = await newOrganization('Tenant B');
+  for (const name of ['a-reader', 'a-writer']) {
+    const key = await app.call('POST', '/api-keys', { apiKey: orgA.apiKey, body: { name } });
+    assert.equal(key.status, 201);
+  }
+});
+after(async () => {
+  await app.close();
+});
+
+/** Ids and keys of A's rows: the values an attacker in B would try. */
+function candidateIds(rows: Record<string, Array<Record<string, unknown>>>): string[] {
+  const ids = new Set<string>();
+  for (const list of Object.values(rows)) {
+    for (const row of list) {
+      for (const column of ['id', 'key', 'element_key', 'connector_key']) {
+        const value = row[column];
+        if (typeof value === 'string' && value !== '') ids.add(value);
+      }
+    }
+  }
+  return [...ids];
+}
+
+/** A's rows without columns that record use rather than content. */
+function stable(rows: Record<string, Array<Record<string, unknown>>>): string {
+  return JSON.stringify(rows, (key, value) => (key === 'last_used_at' ? undefined : value));
+}
+
+test('organization B never reaches organization A through any route', async () => {
+  const before = await rowsOfOrganization(app.ctx.store, orgA.id);
+  const ids = candidateIds(before);
+  assert.ok(ids.includes(orgA.id));
+  assert.ok(ids.length >= 3, 'A owns an organization row and API keys');
+
+  // Platform-administration routes answer 403 to every tenant by design; every other route is in scope.
+  const withParams = app.routes.filter((r) => r.auth === 'org' && r.permission !== 'platform:admin' && /[:*]/.test(r.url));
+  assert.ok(withParams.some((r) => r.url === '/api-keys/:id'), 'routes are discovered from the server');
+  const failures: string[] = [];
+  for (const route of withParams) {
+    for (const method of route.methods) {
+      for (const id of ids) {
+        const url = route.url.replace(/:[A-Za-z0-9_]+/g, encodeURIComponent(id)).replace('*', 'probe');
+        const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH';
+        const res = await app.call(method, url, { apiKey: orgB.apiKey, ...(hasBody ? { body: {} } : {}) });
+        const ok = res.status === 404 || (hasBody && res.status === 400 && res.body.code === 'VALIDATION_FAILED');
+        if (!ok) failures.push(`${method} ${route.url} with A's ${id}: ${res.status} ${res.text.slice(0, 160)}`);
+      }
+    }
+  }
+  assert.deepEqual(failures, []);
+
+  const lists = app.routes.filter((r) => r.auth === 'org' && r.methods.includes('GET') && !/[:*]/.test(r.url));
+  for (const route of lists) {
+    const res = await app.call('GET', route.url, { apiKey: orgB.apiKey });
+    if (res.status !== 200) continue;
+    for (const id of ids) assert.ok(!res.text.includes(id), `GET ${route.url} as B shows A's ${id}`);
+  }
+
+  assert.equal(stable(await rowsOfOrganization(app.ctx.store, orgA.id)), stable(before), "none of A's rows changed");
+});
+
+test("B cannot revoke A's key, and A's key keeps working", async () => {
+  const keys = await app.call('GET', '/api-keys', { apiKey: orgA.apiKey });
+  for (const key of keys.body.apiKeys) {
+    const res = await app.call('DELETE', `/api-keys/${key.id}`, { apiKey: orgB.apiKey });
+    assert.equal(res.status, 404);
+    assert.equal(res.body.code, 'NOT_FOUND');
+  }
+  assert.equal((await app.call('GET', '/api-keys', { apiKey: orgA.apiKey })).status, 200);
+});
+
+test("an organization's own admin is not a platform admin", async () => {
+  assert.equal((await app.call('POST', '/organizations', { apiKey: orgB.apiKey, body: { name: 'sneaky' } })).status, 403);
+  assert.equal((await app.call('POST', '/keyring/rotate', { apiKey: orgB.apiKey })).status, 403);
+  const orgs = await app.call('GET', '/organizations', { apiKey: orgB.apiKey });
+  assert.deepEqual(orgs.body.organizations.map((o: { id: string }) => o.id), [orgB.id]);
+  assert.equal((await app.call('GET', `/organizations/${orgA.id}`, { apiKey: orgB.apiKey })).status, 404);
+});
