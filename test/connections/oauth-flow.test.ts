@@ -12,6 +12,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { request } from 'undici';
 import { openSecret } from '../../src/store/connections.ts';
 import { deployConnector, hostedCallback, sandboxDefinition, startAndAuthorize } from './fixtures.ts';
+import { deployConnector as deployPrivateConnector } from '../../src/connectors/resolve.ts';
 
 for (const backend of BACKENDS) {
   describe(`OAuth connections (${backend})`, () => {
@@ -123,7 +124,9 @@ for (const backend of BACKENDS) {
       // A state of this organization presented by another organization through POST /instances is unknown there.
       const org = await app.call('POST', '/organizations', { body: { name: `Other ${backend}` } });
       const foreignKey: string = org.body.apiKey.secret;
-      await deployConnector(app, sandboxDefinition(sandbox, 'sbx'), client, foreignKey);
+      // A connector reaching private targets is deployed by the platform operator (a tenant key gets 403), here into the other organization.
+      await deployPrivateConnector(app.ctx, org.body.organization.id, { body: sandboxDefinition(sandbox, 'sbx'), mustBeNew: true, userId: null, mayAllowInsecureTargets: true });
+      assert.equal((await app.call('PUT', '/elements/sbx/oauth-app', { apiKey: foreignKey, body: { clientId: client.id, clientSecret: client.secret } })).status, 200);
       const mine = await startAndAuthorize(app, 'sbx', { callbackUrl: 'http://127.0.0.1:9999/cb' });
       const foreign = await app.call('POST', '/instances', { apiKey: foreignKey, body: { element: { key: 'sbx' }, name: 'x', providerData: { code: mine.params.get('code'), state: mine.params.get('state') } } });
       assert.equal(foreign.status, 400);
