@@ -23,6 +23,7 @@ export default defineRoute({
         working: z.boolean().nullable(),
         message: z.string(),
         executionId: z.string().nullable(),
+        serviceResponse: z.object({ statusCode: z.number().int().nullable(), body: z.unknown() }).nullable().describe('What the provider answered the authping flow (vault values redacted); null when no flow ran.'),
         refreshed: z.boolean(),
         valid: z.boolean(),
         status: z.string(),

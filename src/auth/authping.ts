@@ -4,7 +4,7 @@
  * state machine (`validate` / `invalidate`, each with its event). Connectors without an authping flow are taken at
  * their word (valid). Flow HTTP goes through the SSRF-guarded dispatcher with the connector's own target policy.
  */
-import { compileConnectorFlows, hasAuthping, runAuthping, undiciTransport } from '../flows/index.ts';
+import { compileConnectorFlows, createRedactor, hasAuthping, runAuthping, undiciTransport, type ServiceResponse } from '../flows/index.ts';
 import type { ConnectorDefinition } from '../connectors/schema.ts';
 import { outboundDispatcher } from '../proxy/outbound.ts';
 import { PlugboardError } from '../core/errors.ts';
@@ -17,11 +17,13 @@ export interface AuthpingOutcome {
   working: boolean | null;
   message: string;
   executionId: string | null;
+  /** The flow's service response (provider status and body, vault values redacted); null when no flow ran. */
+  serviceResponse: ServiceResponse | null;
 }
 
 export async function authpingConnection(ctx: TokenContext, def: ConnectorDefinition, row: ConnectionRow): Promise<AuthpingOutcome> {
   const compiled = compileConnectorFlows(def.flows, { file: `connector ${def.key}`, connectorKey: def.key });
-  if (!hasAuthping(compiled)) return { working: null, message: 'The connector has no authping flow.', executionId: null };
+  if (!hasAuthping(compiled)) return { working: null, message: 'The connector has no authping flow.', executionId: null, serviceResponse: null };
   let current = row;
   if (row.auth_type === 'oauth2_authorization_code' || row.auth_type === 'oauth2_client_credentials') {
     // Imported tokens may be stale: refresh first (under the connection lock) so the ping judges the grant, not an
@@ -30,7 +32,7 @@ export async function authpingConnection(ctx: TokenContext, def: ConnectorDefini
       await getFreshAccessToken(ctx, row.org_id, row.id);
     } catch (error) {
       if (!(error instanceof PlugboardError)) throw error;
-      return { working: false, message: error.message, executionId: null };
+      return { working: false, message: error.message, executionId: null, serviceResponse: null };
     }
     current = await requireConnection(ctx.store.db, row.org_id, row.id);
   }
@@ -44,5 +46,5 @@ export async function authpingConnection(ctx: TokenContext, def: ConnectorDefini
   });
   const working = result.outputs.working;
   await applyConnectionAction(ctx, current, working ? { kind: 'validate' } : { kind: 'invalidate', reason: 'authping failed' });
-  return { working, message: result.outputs.message, executionId: result.executionId };
+  return { working, message: result.outputs.message, executionId: result.executionId, serviceResponse: createRedactor(secrets).redactValue(result.outputs.serviceResponse) };
 }

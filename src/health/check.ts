@@ -15,6 +15,7 @@ import { recordEvent } from '../store/events.ts';
 import { getFreshAccessToken, type TokenContext } from '../auth/tokens.ts';
 import { authpingConnection } from '../auth/authping.ts';
 import { resolveConnector } from '../auth/resolve.ts';
+import type { ServiceResponse } from '../flows/index.ts';
 import { updateHealth } from '../proxy/usage.ts';
 
 export interface HealthCheckResult {
@@ -23,6 +24,8 @@ export interface HealthCheckResult {
   working: boolean | null;
   message: string;
   executionId: string | null;
+  /** The authping flow's service response (status and body, vault values redacted); null when no flow ran. */
+  serviceResponse: ServiceResponse | null;
   refreshed: boolean;
   valid: boolean;
   status: string;
@@ -62,6 +65,7 @@ export async function checkConnection(ctx: TokenContext, orgId: string, instance
   let working: boolean | null = null;
   let message = '';
   let executionId: string | null = null;
+  let serviceResponse: ServiceResponse | null = null;
   let tokenProblem: PlugboardError | null = null;
 
   if (isOAuth(row)) {
@@ -88,6 +92,7 @@ export async function checkConnection(ctx: TokenContext, orgId: string, instance
     const def = await resolveConnector(ctx, orgId, row.element_key);
     const outcome = await authpingConnection(ctx, def, row);
     executionId = outcome.executionId;
+    serviceResponse = outcome.serviceResponse;
     if (outcome.working === null && isOAuth(row)) {
       working = true;
       message = 'The connector has no authping flow; the access token is fresh.';
@@ -103,7 +108,7 @@ export async function checkConnection(ctx: TokenContext, orgId: string, instance
 
   const checkedAt = new Date().toISOString();
   await updateHealth(ctx.store.db, orgId, instanceId, { last_checked_at: checkedAt, last_check_ok: working === null ? null : working ? 1 : 0, last_check_message: message.slice(0, 1000) });
-  return { instanceId, working, message, executionId, refreshed, valid: row.valid === 1, status: row.status, checkedAt };
+  return { instanceId, working, message, executionId, serviceResponse, refreshed, valid: row.valid === 1, status: row.status, checkedAt };
 }
 
 /** The stored token, handed back as "rejected" to force a refresh under the lock (a waiter then reuses the result). */
