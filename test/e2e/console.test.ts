@@ -227,6 +227,8 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
     const authping = card.getByTestId('authping-result');
     await authping.getByText('working', { exact: true }).waitFor();
     await authping.getByText('The sandbox answered HTTP 200').waitFor();
+    await authping.getByTestId('service-status').getByText('200').waitFor();
+    await authping.getByText('Service response body').waitFor();
 
     const revokesBefore = sandbox.admin.count('revoke');
     await card.getByRole('button', { name: 'Test revoke' }).click();
@@ -372,9 +374,18 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
   });
 
   await t.test('phone width: the test connections page fits without horizontal scrolling', async () => {
+    // Imported tokens the provider does not know: the authping on create marks the connection invalid.
+    const imported = await app.call('POST', '/instances', {
+      body: { element: { key: CONNECTOR_KEY }, name: 'Carol imported', externalUserId: 'carol-3', tokens: { accessToken: 'not-a-token-the-sandbox-issued' } },
+    });
+    assert.equal(imported.status, 201, imported.text);
+    secrets.push('not-a-token-the-sandbox-issued');
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${app.url}/#/connectors/${CONNECTOR_KEY}/test`);
-    await connectionCard(page, 'Bob calendar').or(page.getByText('No connections to Sandbox Console yet')).first().waitFor();
+    const card = connectionCard(page, 'Carol imported');
+    await statusBadge(card).getByText('Invalid', { exact: true }).waitFor();
+    await card.getByRole('button', { name: 'Test authping' }).click();
+    await card.getByTestId('authping-result').getByText('not working', { exact: true }).waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px at phone width`);
     await screenshot(page, '15-test-connections-phone');
@@ -405,12 +416,6 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
     assert.equal(created.status, 201, created.text);
     const readOnlyKey = String(created.body.secret);
     secrets.push(readOnlyKey);
-    // Imported tokens the provider does not know: the authping on create marks the connection invalid.
-    const imported = await app.call('POST', '/instances', {
-      body: { element: { key: CONNECTOR_KEY }, name: 'Carol imported', externalUserId: 'carol-3', tokens: { accessToken: 'not-a-token-the-sandbox-issued' } },
-    });
-    assert.equal(imported.status, 201, imported.text);
-    secrets.push('not-a-token-the-sandbox-issued');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();

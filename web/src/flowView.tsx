@@ -54,7 +54,7 @@ function keysOf(value: unknown): string {
 function summary(card: FlowCard): ReactNode {
   switch (card.type) {
     case 'http':
-      return `${String(card.method ?? 'GET')} ${describeValue(card.url)}`;
+      return `${typeof card.method === 'string' ? card.method : card.method === undefined ? 'GET' : describeValue(card.method)} ${describeValue(card.url)}`;
     case 'callFlow':
       return `calls ${String(card.flow)}${card.inputs !== undefined ? ` with ${keysOf(card.inputs)}` : ''}`;
     case 'assign':

@@ -96,7 +96,8 @@ export interface AuthpingResult {
   instanceId?: string;
   working: boolean | null;
   message?: string;
-  serviceResponse?: ServiceResponse;
+  /** What the provider answered the authping flow; null when no flow ran. */
+  serviceResponse?: ServiceResponse | null;
   executionId?: string | null;
   refreshed?: boolean;
   valid?: boolean;

@@ -3,10 +3,9 @@
  * outcome (revoked, the message text with the unregister URL as a link, the service response status and body). Both
  * come straight from the API; service bodies pass through the display-side redaction before they are shown.
  */
-import { api } from './api.ts';
-import { Async, ExternalLink, JsonView, Pill, StatusBadge, useApi } from './components.tsx';
+import { ExternalLink, JsonView, Pill, StatusBadge } from './components.tsx';
 import { messageText } from './model.ts';
-import type { AuthpingResult, Execution, RevokeOutcome, ServiceResponse } from './model.ts';
+import type { AuthpingResult, RevokeOutcome, ServiceResponse } from './model.ts';
 import { href } from './router.ts';
 
 function ServiceResponseView({ response }: { response: ServiceResponse | undefined }) {
@@ -23,26 +22,6 @@ function ServiceResponseView({ response }: { response: ServiceResponse | undefin
         </details>
       ) : null}
     </div>
-  );
-}
-
-/**
- * The service response of a flow run, read from its execution record (`GET /executions/{id}`) when the action's own
- * answer does not carry it: the authping answer names the execution, whose outputs hold `serviceResponse`.
- */
-function ExecutionServiceResponse({ executionId }: { executionId: string }) {
-  const state = useApi((signal) => api.get<Execution>(`/executions/${encodeURIComponent(executionId)}`, undefined, signal), [executionId]);
-  return (
-    <Async state={state} loadingLabel="Loading the service response">
-      {(execution) => {
-        const outputs = execution.outputs;
-        const response =
-          outputs !== null && typeof outputs === 'object' && 'serviceResponse' in outputs
-            ? ((outputs as { serviceResponse?: ServiceResponse }).serviceResponse ?? undefined)
-            : undefined;
-        return <ServiceResponseView response={response} />;
-      }}
-    </Async>
   );
 }
 
@@ -63,11 +42,7 @@ export function AuthpingView({ result }: { result: AuthpingResult }) {
         {result.status !== undefined ? <StatusBadge status={result.status} /> : null}
       </h4>
       {result.message !== undefined && result.message !== '' ? <p className="authping-message">{result.message}</p> : null}
-      {result.serviceResponse !== undefined ? (
-        <ServiceResponseView response={result.serviceResponse} />
-      ) : executionId !== undefined ? (
-        <ExecutionServiceResponse executionId={executionId} />
-      ) : null}
+      {result.serviceResponse !== undefined && result.serviceResponse !== null ? <ServiceResponseView response={result.serviceResponse} /> : null}
       {executionId !== undefined ? (
         <p className="small">
           <a href={href(['executions', executionId])}>View the execution</a>

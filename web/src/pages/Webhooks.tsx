@@ -215,6 +215,7 @@ export function WebhooksPage() {
               Webhook added. Its signing secret is shown only once by the API and is not displayed here: copy it now and store it
               with the receiving service.
             </p>
+            <div className="actions">
             <button
               type="button"
               className="button small"
@@ -232,6 +233,7 @@ export function WebhooksPage() {
             <button type="button" className="button secondary small" onClick={() => setSecret(null)}>
               Done
             </button>
+            </div>
           </div>
         ) : null}
         <div className="actions">
