@@ -9,7 +9,7 @@
 import { PlugboardError, isPlugboardError } from '../core/errors.ts';
 import { assertUsable } from '../core/connection.ts';
 import { requireConnection, openSecret, stateOf, type ConnectionRow, type SecretSealer } from '../store/connections.ts';
-import { applyConnectionAction, getFreshAccessToken } from '../auth/tokens.ts';
+import { applyConnectionAction, getFreshAccessToken, REFRESH_MARGIN_MS } from '../auth/tokens.ts';
 import { resolveConnector } from '../auth/resolve.ts';
 import { baseUrlOf } from '../auth/provider.ts';
 import type { ConnectorDefinition } from '../connectors/schema.ts';
@@ -39,11 +39,49 @@ export interface ProxyConnectionOptions {
   refreshFailureLimit: number;
 }
 
+/**
+ * Connector definitions by organization and key, kept briefly: resolving one is a store read plus validation, on
+ * every proxied call otherwise. A newly deployed connector version reaches the proxy within CONNECTOR_CACHE_MS.
+ */
+const CONNECTOR_CACHE_MS = 2_000;
+const connectorCache = new Map<string, { def: ConnectorDefinition; until: number }>();
+
+async function cachedConnector(ctx: ProxyContext, orgId: string, key: string): Promise<ConnectorDefinition> {
+  const cacheKey = `${orgId}\u0000${key}`;
+  const now = Date.now();
+  const hit = connectorCache.get(cacheKey);
+  if (hit !== undefined && hit.until > now) return hit.def;
+  const def = await resolveConnector(ctx, orgId, key);
+  if (connectorCache.size > 10_000) connectorCache.clear();
+  connectorCache.set(cacheKey, { def, until: now + CONNECTOR_CACHE_MS });
+  return def;
+}
+
+/**
+ * Opened access tokens by their sealed envelope. An envelope is bound to one row and field and changes whenever the
+ * token does, so a hit can never be a stale token; it saves an AES-GCM open per call on a hot connection.
+ */
+const OPENED_CACHE_SIZE = 1_000;
+const openedTokens = new Map<string, string>();
+
+function openAccessToken(ctx: ProxyContext, row: ConnectionRow): string | null {
+  const sealed = row.access_token;
+  if (sealed === null) return null;
+  const hit = openedTokens.get(sealed);
+  if (hit !== undefined) return hit;
+  const token = openSecret(ctx.vault, row, 'access_token');
+  if (token !== null) {
+    openedTokens.set(sealed, token);
+    if (openedTokens.size > OPENED_CACHE_SIZE) openedTokens.delete(openedTokens.keys().next().value as string);
+  }
+  return token;
+}
+
 /** Loads a connection for a proxied call: 404 when not in this organization, 409 when disabled or revoked. */
 export async function openProxyConnection(ctx: ProxyContext, orgId: string, instanceId: string, options: ProxyConnectionOptions): Promise<ProxyConnection> {
   const row = await requireConnection(ctx.store.db, orgId, instanceId);
   assertUsable(stateOf(row));
-  const connector = await resolveConnector(ctx, orgId, row.element_key);
+  const connector = await cachedConnector(ctx, orgId, row.element_key);
   const configuration = JSON.parse(row.configuration) as Record<string, unknown>;
   const insecure = connector.dangerouslyAllowInsecureTargets;
   const target: ProxyTarget = {
@@ -92,6 +130,9 @@ function credentialsOf(ctx: ProxyContext, row: ConnectionRow, options: ProxyConn
     return {
       ...common,
       async current(): Promise<ProxyCredential> {
+        // Fast path on the row already loaded: a token that is not close to expiry needs no lock and no second read.
+        const stored = row.expires_at === null || Date.parse(row.expires_at) - REFRESH_MARGIN_MS > Date.now() ? openAccessToken(ctx, row) : null;
+        if (stored !== null) return { kind: 'token', value: stored };
         const token = await fresh();
         return { kind: 'token', value: token.accessToken };
       },

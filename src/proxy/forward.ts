@@ -120,37 +120,52 @@ function badPath(message: string): PlugboardError {
  * percent-encoded), backslashes and encoded slashes that a server might decode into a traversal.
  */
 export function buildTargetUrl(target: ProxyTarget, path: string, query: string): URL {
-  let base: URL;
-  try {
-    base = new URL(target.baseUrl);
-  } catch {
-    throw new PlugboardError('VALIDATION_FAILED', `The connection's base URL "${target.baseUrl}" is not a valid URL; fix the connector or the connection's baseUrl override.`);
-  }
-  if (base.protocol === 'http:' && !target.allowPlainHttp) {
-    throw new PlugboardError('TARGET_FORBIDDEN', `The base URL ${base.origin} is plain HTTP; credentials are only sent over https unless the connector sets dangerouslyAllowInsecureTargets.plainHttp.`);
+  const base = parsedBase(target.baseUrl);
+  if (base.url.protocol === 'http:' && !target.allowPlainHttp) {
+    throw new PlugboardError('TARGET_FORBIDDEN', `The base URL ${base.url.origin} is plain HTTP; credentials are only sent over https unless the connector sets dangerouslyAllowInsecureTargets.plainHttp.`);
   }
   if (path.includes('\\')) throw badPath('The proxied path contains a backslash; use forward slashes.');
-  for (const segment of path.split('/')) {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(segment);
-    } catch {
-      throw badPath(`The proxied path segment "${segment}" is not valid percent-encoding.`);
-    }
-    // An encoded slash is legitimate (`group%2Fproject`), but not when a server decoding it would see a dot segment.
-    if (decoded.split(/[\\/]/).some((part) => part === '.' || part === '..')) {
-      throw badPath('The proxied path contains a "." or ".." segment (possibly percent-encoded); name the resource path directly.');
+  // Only paths with a dot or a percent sign can hide a dot segment; plain paths skip the per-segment decoding.
+  if (path.includes('.') || path.includes('%')) {
+    for (const segment of path.split('/')) {
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        throw badPath(`The proxied path segment "${segment}" is not valid percent-encoding.`);
+      }
+      // An encoded slash is legitimate (`group%2Fproject`), but not when a server decoding it would see a dot segment.
+      if (decoded.split(/[\\/]/).some((part) => part === '.' || part === '..')) {
+        throw badPath('The proxied path contains a "." or ".." segment (possibly percent-encoded); name the resource path directly.');
+      }
     }
   }
-  const basePath = base.pathname.replace(/\/+$/, '');
   const callerPath = path.replace(/^\/+/, '');
-  const url = new URL(`${base.origin}${basePath}/${callerPath}${query === '' ? '' : `?${query}`}`);
-  if (url.origin !== base.origin || !(url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))) {
+  const url = new URL(`${base.url.origin}${base.path}/${callerPath}${query === '' ? '' : `?${query}`}`);
+  if (url.origin !== base.url.origin || !(url.pathname === base.path || url.pathname.startsWith(`${base.path}/`))) {
     throw badPath('The proxied path would leave the connection base URL.');
   }
   // Base URL query parameters (an API version, say) stay unless the caller sets the same name.
-  for (const [name, value] of base.searchParams) if (!url.searchParams.has(name)) url.searchParams.append(name, value);
+  for (const [name, value] of base.url.searchParams) if (!url.searchParams.has(name)) url.searchParams.append(name, value);
   return url;
+}
+
+/** Parsed base URLs by their text: a connection's base URL is parsed once, not on every call. */
+const baseCache = new Map<string, { url: URL; path: string }>();
+
+function parsedBase(baseUrl: string): { url: URL; path: string } {
+  const hit = baseCache.get(baseUrl);
+  if (hit !== undefined) return hit;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new PlugboardError('VALIDATION_FAILED', `The connection's base URL "${baseUrl}" is not a valid URL; fix the connector or the connection's baseUrl override.`);
+  }
+  const entry = { url, path: url.pathname.replace(/\/+$/, '') };
+  if (baseCache.size > 10_000) baseCache.clear();
+  baseCache.set(baseUrl, entry);
+  return entry;
 }
 
 /** Applies the credential to a copy of the headers and the URL; returns the names to strip on a cross-origin redirect. */
@@ -161,7 +176,8 @@ export function applyCredential(
   url: URL,
 ): { headers: OutgoingHeaders; url: URL; credentialHeaders: string[]; credentialQueryParameters: string[] } {
   const out = { ...headers };
-  const target = new URL(url);
+  // Only the query placement changes the URL; the others share the caller's (already private) URL object.
+  const target = placement.in === 'query' ? new URL(url) : url;
   const secret = credential.kind === 'token' ? credential.value : null;
   switch (placement.in) {
     case 'bearer':

@@ -213,6 +213,18 @@ function forbidden(target: string, category: AddressCategory, stage: string): Pl
   });
 }
 
+/** Host names classified before: the same few provider hosts are checked on every call. */
+const hostCategories = new Map<string, AddressCategory | null>();
+
+function cachedHostCategory(hostname: string): AddressCategory | null {
+  const hit = hostCategories.get(hostname);
+  if (hit !== undefined) return hit;
+  const category = classifyHostName(hostname);
+  if (hostCategories.size > 10_000) hostCategories.clear();
+  hostCategories.set(hostname, category);
+  return category;
+}
+
 /**
  * Checks a URL before any request: scheme http(s) only, no credentials in the URL, and no forbidden IP literal or
  * special host name. Ordinary names pass here and are checked again, on the resolved address, at connect time.
@@ -228,7 +240,7 @@ export function assertUrlAllowed(url: URL, policy: TargetPolicy): void {
       details: [{ path: 'target', message: 'user information in a URL is not allowed' }],
     });
   }
-  const category = classifyHostName(url.hostname);
+  const category = cachedHostCategory(url.hostname);
   if (category !== null && !isCategoryAllowed(category, policy)) throw forbidden(url.host, category, 'by its URL');
 }
 

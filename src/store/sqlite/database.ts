@@ -42,8 +42,12 @@ class NodeSqliteStatement implements SqliteStatement {
   }
 }
 
+/** Prepared statements kept per SQL text: preparing is a large share of a small query's cost on hot paths. */
+const STATEMENT_CACHE_SIZE = 256;
+
 export class NodeSqliteDatabase implements SqliteDatabase {
   readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, NodeSqliteStatement>();
 
   constructor(filename: string) {
     this.#db = new DatabaseSync(filename);
@@ -54,10 +58,22 @@ export class NodeSqliteDatabase implements SqliteDatabase {
   }
 
   prepare(sql: string): SqliteStatement {
-    return new NodeSqliteStatement(this.#db.prepare(sql));
+    // Reusing a statement is safe because every use runs to completion synchronously (`all`/`run`); SQLite
+    // re-prepares by itself after a schema change. Least recently used statements are dropped past the bound.
+    const cached = this.#statements.get(sql);
+    if (cached !== undefined) {
+      this.#statements.delete(sql);
+      this.#statements.set(sql, cached);
+      return cached;
+    }
+    const statement = new NodeSqliteStatement(this.#db.prepare(sql));
+    this.#statements.set(sql, statement);
+    if (this.#statements.size > STATEMENT_CACHE_SIZE) this.#statements.delete(this.#statements.keys().next().value as string);
+    return statement;
   }
 
   close(): void {
+    this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }
 }
