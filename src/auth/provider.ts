@@ -45,7 +45,11 @@ export function providerFromConnector(def: ConnectorDefinition, configuration: R
     allowInsecureRequests: def.dangerouslyAllowInsecureTargets.plainHttp,
     allowPrivateTargets: def.dangerouslyAllowInsecureTargets.privateNetwork,
   };
-  if (auth.type === 'oauth2_authorization_code') provider.authorizationUrl = fillTemplate(auth.authorizationUrl, configuration, 'auth.authorizationUrl');
+  if (auth.type === 'oauth2_authorization_code') {
+    provider.authorizationUrl = fillTemplate(auth.authorizationUrl, configuration, 'auth.authorizationUrl');
+    // @see RFC 9207 §2.4: the `iss` of the authorization response is compared with this identifier.
+    if (auth.issuer !== undefined) provider.issuer = fillTemplate(auth.issuer, configuration, 'auth.issuer');
+  }
   if (auth.refreshUrl !== undefined) provider.refreshUrl = fillTemplate(auth.refreshUrl, configuration, 'auth.refreshUrl');
   return provider;
 }

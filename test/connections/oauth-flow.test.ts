@@ -165,6 +165,17 @@ for (const backend of BACKENDS) {
       assert.match(refused.text, /issuer/);
     });
 
+    test('a declared issuer is what iss must equal', async () => {
+      await deployConnector(app, sandboxDefinition(sandbox, 'sbx-issuer', (def) => { def.auth.issuer = 'https://issuer.example'; }), client);
+      const { params } = await startAndAuthorize(app, 'sbx-issuer');
+      const refused = await hostedCallback(app, params);
+      assert.equal(refused.status, 400, 'the sandbox names itself, not the declared issuer');
+      assert.match(refused.text, /issuer\.example/);
+      const again = await startAndAuthorize(app, 'sbx-issuer');
+      again.params.set('iss', 'https://issuer.example');
+      assert.equal((await hostedCallback(app, again.params)).status, 200);
+    });
+
     test('token endpoint errors: a 503 at the token endpoint is a provider error and creates nothing', async () => {
       const { params } = await startAndAuthorize(app, 'sbx', { callbackUrl: 'http://127.0.0.1:9999/cb' });
       sandbox.admin.setFault('token', { kind: 'status', status: 503 } as never);
