@@ -78,10 +78,12 @@ function withClientBasicAuth(auth: Record<string, unknown>): Record<string, unkn
   // Computed on first read: most flows never use it, and every execution would otherwise pay for two encodings.
   let value: string | undefined;
   const encode = (text: string) => new URLSearchParams({ v: text }).toString().slice(2);
-  return Object.defineProperty({ ...auth }, 'clientBasicAuth', {
-    enumerable: true,
-    get: () => (value ??= Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')),
-  });
+  return {
+    ...auth,
+    get clientBasicAuth() {
+      return (value ??= Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64'));
+    },
+  };
 }
 
 /**

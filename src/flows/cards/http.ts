@@ -130,8 +130,13 @@ async function send(node: HttpCardNode, request: HttpRequest, run: Run): Promise
   const deadlineBound = remaining < node.timeoutMs;
   const timeoutMs = Math.max(1, Math.ceil(Math.min(remaining, node.timeoutMs)));
   try {
-    const response = await run.transport.request({ ...request, timeoutMs, ...(run.signal === undefined ? {} : { signal: run.signal }) });
-    const size = typeof response.body === 'string' ? Buffer.byteLength(response.body) : response.body.byteLength;
+    request.timeoutMs = timeoutMs;
+    if (run.signal !== undefined) request.signal = run.signal;
+    const response = await run.transport.request(request);
+    // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: count exactly only when it could be over the limit.
+    const size = typeof response.body === 'string'
+      ? (response.body.length * 3 <= run.limits.maxBodyBytes ? 0 : Buffer.byteLength(response.body))
+      : response.body.byteLength;
     if (size > run.limits.maxBodyBytes) {
       throw limitExceeded(`the response body from ${describeTarget(request.url)} is larger than ${run.limits.maxBodyBytes} bytes`);
     }
@@ -146,7 +151,8 @@ async function send(node: HttpCardNode, request: HttpRequest, run: Run): Promise
 function parseBody(response: HttpResponse): unknown {
   const text = typeof response.body === 'string' ? response.body : Buffer.from(response.body).toString('utf8');
   if (text === '') return null;
-  const type = (response.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const contentType = response.headers['content-type'] ?? '';
+  const type = contentType === 'application/json' ? contentType : contentType.split(';')[0].trim().toLowerCase();
   if (type === 'application/json' || type.endsWith('+json')) {
     try {
       return JSON.parse(text) as unknown;
