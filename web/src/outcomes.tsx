@@ -3,7 +3,7 @@
  * outcome (revoked, the message text with the unregister URL as a link, the service response status and body). Both
  * come straight from the API; service bodies pass through the display-side redaction before they are shown.
  */
-import { ExternalLink, JsonView, Pill, StatusBadge } from './components.tsx';
+import { ExternalLink, JsonView, Pill } from './components.tsx';
 import { messageText } from './model.ts';
 import type { AuthpingResult, RevokeOutcome, ServiceResponse } from './model.ts';
 import { href } from './router.ts';
@@ -39,7 +39,6 @@ export function AuthpingView({ result }: { result: AuthpingResult }) {
           <Pill tone="bad">not working</Pill>
         )}
         {result.refreshed === true ? <Pill tone="neutral">token refreshed first</Pill> : null}
-        {result.status !== undefined ? <StatusBadge status={result.status} /> : null}
       </h4>
       {result.message !== undefined && result.message !== '' ? <p className="authping-message">{result.message}</p> : null}
       {result.serviceResponse !== undefined && result.serviceResponse !== null ? <ServiceResponseView response={result.serviceResponse} /> : null}
@@ -61,7 +60,12 @@ export function RevokeOutcomeView({ outcome, title }: { outcome: RevokeOutcome; 
         {outcome.verified === true ? <Pill tone="good">verified</Pill> : null}
         {outcome.pending === true ? <Pill tone="warn">still running in the background</Pill> : null}
       </h4>
-      {message.text !== undefined ? <p className="revoke-text">{message.text}</p> : null}
+      {message.text !== undefined ? (
+        <p className="revoke-text">
+          <span className="muted">Message: </span>
+          {message.text}
+        </p>
+      ) : null}
       {message.unregisterURL !== undefined ? (
         <p>
           {outcome.revoked ? 'To check or remove the access by hand: ' : 'Remove the access by hand: '}

@@ -6,9 +6,39 @@ import { api } from '../api.ts';
 import { Async, ErrorPanel, JsonView, PageHeader, Row, StatusBadge, Time, toApiError, useApi } from '../components.tsx';
 import type { ApiError } from '../api.ts';
 import { toPage } from '../model.ts';
+import { redact } from '../redaction.ts';
 import type { Instance, PlatformEvent } from '../model.ts';
 import { href } from '../router.ts';
 import { useState } from 'react';
+
+/** An event's data: flat values inline (`reason: authping failed`), nested ones behind a disclosure. */
+function EventData({ data }: { data: Record<string, unknown> | undefined }) {
+  if (data === undefined) return null;
+  const redacted = redact(data) as Record<string, unknown>;
+  const entries = Object.entries(redacted);
+  const flat = entries.filter(([, value]) => value === null || ['string', 'number', 'boolean'].includes(typeof value));
+  const nested = entries.filter(([, value]) => value !== null && typeof value === 'object');
+  return (
+    <>
+      {flat.length > 0 ? (
+        <p className="event-data small">
+          {flat.map(([key, value], index) => (
+            <span key={key}>
+              {index > 0 ? ' · ' : ''}
+              <span className="muted">{key}:</span> {String(value)}
+            </span>
+          ))}
+        </p>
+      ) : null}
+      {nested.length > 0 ? (
+        <details>
+          <summary>More</summary>
+          <JsonView value={Object.fromEntries(nested)} />
+        </details>
+      ) : null}
+    </>
+  );
+}
 
 function EventTimeline({ instanceId }: { instanceId: string }) {
   const events = useApi(async (signal) => toPage<PlatformEvent>(await api.get('/events', { instanceId, limit: 100 }, signal), ['events']).items, [instanceId]);
@@ -28,12 +58,7 @@ function EventTimeline({ instanceId }: { instanceId: string }) {
                 <div className="timeline-head">
                   <code className="event-type">{event.type}</code> <Time value={event.occurredAt} />
                 </div>
-                {event.data !== undefined && Object.keys(event.data).length > 0 ? (
-                  <details>
-                    <summary>Data</summary>
-                    <JsonView value={event.data} />
-                  </details>
-                ) : null}
+                <EventData data={event.data} />
               </li>
             ))}
           </ol>

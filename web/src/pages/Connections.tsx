@@ -5,7 +5,7 @@
 import { useEffect, useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api } from '../api.ts';
-import { Async, ErrorPanel, PageHeader, StatusBadge, Time, toApiError, useApi } from '../components.tsx';
+import { Async, ErrorPanel, PageHeader, StatusBadge, Table, Time, toApiError, useApi } from '../components.tsx';
 import type { ApiError } from '../api.ts';
 import { CONNECTION_STATUSES, toPage } from '../model.ts';
 import type { Element, Instance, Page } from '../model.ts';
@@ -100,39 +100,25 @@ export function ConnectionsPage({ query }: { query: URLSearchParams }) {
           const rows = [...page.items, ...more];
           return (
             <>
-              <div className="table-wrap">
-                <table>
-                  <caption className="visually-hidden">Connections</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Connector</th>
-                      <th scope="col">External user</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Authenticated</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {rows.map((instance) => (
-                      <tr key={instance.id}>
-                        <th scope="row">
-                          <a href={href(['connections', instance.id])}>{instance.name}</a>
-                        </th>
-                        <td>
-                          <a href={href(['connectors', instance.element.key])}>{instance.element.name ?? instance.element.key}</a>
-                        </td>
-                        <td>{instance.externalUserId ?? <span className="muted">—</span>}</td>
-                        <td>
-                          <StatusBadge status={instance.status} />
-                        </td>
-                        <td>
-                          <Time value={instance.lastAuthenticatedAt} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table caption="Connections" columns={['Name', 'Connector', 'External user', 'Status', 'Authenticated']}>
+                {rows.map((instance) => (
+                  <tr key={instance.id}>
+                    <th scope="row">
+                      <a href={href(['connections', instance.id])}>{instance.name}</a>
+                    </th>
+                    <td>
+                      <a href={href(['connectors', instance.element.key])}>{instance.element.name ?? instance.element.key}</a>
+                    </td>
+                    <td>{instance.externalUserId ?? <span className="muted">—</span>}</td>
+                    <td>
+                      <StatusBadge status={instance.status} />
+                    </td>
+                    <td>
+                      <Time value={instance.lastAuthenticatedAt} />
+                    </td>
+                  </tr>
+                ))}
+              </Table>
               {moreError !== null ? <ErrorPanel error={moreError} title="Could not load more" /> : null}
               {cursor !== null ? (
                 <button type="button" className="button secondary" onClick={loadMore} disabled={loadingMore}>

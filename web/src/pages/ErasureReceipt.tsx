@@ -6,7 +6,7 @@
  */
 import { useEffect } from 'react';
 import { api } from '../api.ts';
-import { Async, ExternalLink, PageHeader, Pill, Row, Time, useApi } from '../components.tsx';
+import { Async, ExternalLink, PageHeader, Pill, Row, Table, Time, useApi } from '../components.tsx';
 import { describeSubject, messageText } from '../model.ts';
 import type { ErasureItem, ErasureReceipt } from '../model.ts';
 import { href } from '../router.ts';
@@ -122,43 +122,26 @@ export function ErasureReceiptPage({ requestId }: { requestId: string }) {
               {items.length === 0 ? (
                 <p className="empty">{FINAL.has(receipt.status) ? 'No connection matched this request.' : 'Finding the matching connections…'}</p>
               ) : (
-                <div className="table-wrap">
-                  <table>
-                    <caption className="visually-hidden">Connections in this erasure</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Connector</th>
-                        <th scope="col">Connection</th>
-                        <th scope="col">Outcome</th>
-                        <th scope="col">Verified</th>
-                        <th scope="col">How</th>
-                        <th scope="col">When</th>
-                        <th scope="col">Provider status</th>
-                        <th scope="col">Attempts</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {items.map((item) => (
-                        <tr key={item.instanceId}>
-                          <th scope="row">{item.connector}</th>
-                          <td>
-                            <code>{item.instanceId}</code>
-                          </td>
-                          <td>
-                            <Pill tone={itemTone(item)}>{item.status}</Pill>
-                          </td>
-                          <td>{item.verified ? <Pill tone="good">verified</Pill> : <span className="muted">no</span>}</td>
-                          <td>{item.method !== null ? (METHOD_LABELS[item.method] ?? item.method) : '—'}</td>
-                          <td>
-                            <Time value={item.at} />
-                          </td>
-                          <td>{item.providerStatus ?? '—'}</td>
-                          <td>{item.attempts}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <Table caption="Connections in this erasure" columns={['Connector', 'Connection', 'Outcome', 'Verified', 'How', 'When', 'Provider status', 'Attempts']}>
+                  {items.map((item) => (
+                    <tr key={item.instanceId}>
+                      <th scope="row">{item.connector}</th>
+                      <td>
+                        <code>{item.instanceId}</code>
+                      </td>
+                      <td>
+                        <Pill tone={itemTone(item)}>{item.status}</Pill>
+                      </td>
+                      <td>{item.verified ? <Pill tone="good">verified</Pill> : <span className="muted">no</span>}</td>
+                      <td>{item.method !== null ? (METHOD_LABELS[item.method] ?? item.method) : '—'}</td>
+                      <td>
+                        <Time value={item.at} />
+                      </td>
+                      <td>{item.providerStatus ?? '—'}</td>
+                      <td>{item.attempts}</td>
+                    </tr>
+                  ))}
+                </Table>
               )}
               {receipt.nextCursor !== null ? <p className="muted small">This receipt has more connections than shown here; the CLI (`plugboard erasure`) pages through all of them.</p> : null}
             </>

@@ -7,7 +7,7 @@ import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api } from '../api.ts';
 import type { ApiError } from '../api.ts';
-import { Async, ErrorPanel, PageHeader, Pill, Time, toApiError, useApi } from '../components.tsx';
+import { Async, ErrorPanel, PageHeader, Pill, Table, Time, toApiError, useApi } from '../components.tsx';
 import { describeSubject, toPage } from '../model.ts';
 import type { ErasureSummary } from '../model.ts';
 import { href, navigate } from '../router.ts';
@@ -96,45 +96,30 @@ export function ErasureRequestsPage() {
       <h2>Requests</h2>
       <Async state={list} isEmpty={(items) => items.length === 0} empty="No erasure requests yet." loadingLabel="Loading erasure requests">
         {(items) => (
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">Erasure requests</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Request</th>
-                  <th scope="col">Subject</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Connections</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Completed</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((item) => (
-                  <tr key={item.id}>
-                    <th scope="row">
-                      <a href={href(['erasure', item.id])}>
-                        <code>{item.id}</code>
-                      </a>
-                    </th>
-                    <td>{describeSubject(item.subject)}</td>
-                    <td>
-                      <Pill tone={erasureTone(item.status)}>{item.status}</Pill>
-                    </td>
-                    <td>
-                      {item.total - item.remaining} / {item.total}
-                    </td>
-                    <td>
-                      <Time value={item.createdAt} />
-                    </td>
-                    <td>
-                      <Time value={item.completedAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table caption="Erasure requests" columns={['Request', 'Subject', 'Status', 'Connections', 'Created', 'Completed']}>
+            {items.map((item) => (
+              <tr key={item.id}>
+                <th scope="row">
+                  <a href={href(['erasure', item.id])}>
+                    <code>{item.id}</code>
+                  </a>
+                </th>
+                <td>{describeSubject(item.subject)}</td>
+                <td>
+                  <Pill tone={erasureTone(item.status)}>{item.status}</Pill>
+                </td>
+                <td>
+                  {item.total - item.remaining} / {item.total}
+                </td>
+                <td>
+                  <Time value={item.createdAt} />
+                </td>
+                <td>
+                  <Time value={item.completedAt} />
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Async>
     </section>

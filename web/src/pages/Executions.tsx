@@ -5,7 +5,7 @@
 import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api } from '../api.ts';
-import { Async, PageHeader, Pill, Time, useApi } from '../components.tsx';
+import { Async, PageHeader, Pill, Table, Time, useApi } from '../components.tsx';
 import { toPage } from '../model.ts';
 import type { Execution } from '../model.ts';
 import { href, replaceRoute } from '../router.ts';
@@ -63,43 +63,27 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
       </form>
       <Async state={list} isEmpty={(items) => items.length === 0} empty="No executions match. Flows with “save all data” on record their runs here." loadingLabel="Loading executions">
         {(items) => (
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">Executions</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Flow</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Connector</th>
-                  <th scope="col">Connection</th>
-                  <th scope="col">Trigger</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Duration</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((execution) => (
-                  <tr key={execution.id}>
-                    <th scope="row">
-                      <a href={href(['executions', execution.id])}>
-                        <code>{execution.flow}</code>
-                      </a>
-                    </th>
-                    <td>
-                      <Pill tone={executionTone(execution.status)}>{execution.status}</Pill>
-                    </td>
-                    <td>{execution.connectorKey ?? '—'}</td>
-                    <td>{execution.connectionId !== undefined && execution.connectionId !== null ? <a href={href(['connections', execution.connectionId])}>{execution.connectionId}</a> : <span className="muted">—</span>}</td>
-                    <td>{execution.trigger ?? '—'}</td>
-                    <td>
-                      <Time value={execution.startedAt} />
-                    </td>
-                    <td>{execution.durationMs !== undefined ? `${execution.durationMs} ms` : '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table caption="Executions" columns={['Flow', 'Status', 'Connector', 'Connection', 'Trigger', 'Started', 'Duration']}>
+            {items.map((execution) => (
+              <tr key={execution.id}>
+                <th scope="row">
+                  <a href={href(['executions', execution.id])}>
+                    <code>{execution.flow}</code>
+                  </a>
+                </th>
+                <td>
+                  <Pill tone={executionTone(execution.status)}>{execution.status}</Pill>
+                </td>
+                <td>{execution.connectorKey ?? '—'}</td>
+                <td>{execution.connectionId !== undefined && execution.connectionId !== null ? <a href={href(['connections', execution.connectionId])}>{execution.connectionId}</a> : <span className="muted">—</span>}</td>
+                <td>{execution.trigger ?? '—'}</td>
+                <td>
+                  <Time value={execution.startedAt} />
+                </td>
+                <td>{execution.durationMs !== undefined ? `${execution.durationMs} ms` : '—'}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Async>
     </section>

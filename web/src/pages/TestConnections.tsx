@@ -303,6 +303,11 @@ function ConnectionCard({ element, instance, onChanged, onDeleted }: { element: 
     if (result !== undefined) onChanged();
   }
 
+  /** The list reloads after a successful action, so the status badge follows what the action changed. */
+  async function refreshAfter(action: Promise<unknown>) {
+    if ((await action) !== undefined) onChanged();
+  }
+
   const busy = authping.status === 'busy' || revoke.status === 'busy' || remove.status === 'busy' || reauth.status === 'busy';
   return (
     <li className="card connection-card" aria-labelledby={headingId} data-instance-id={instance.id}>
@@ -333,26 +338,10 @@ function ConnectionCard({ element, instance, onChanged, onDeleted }: { element: 
         <button type="button" className="button secondary small" onClick={reauthorize} disabled={busy}>
           Reauthorize
         </button>
-        <button
-          type="button"
-          className="button small"
-          disabled={busy}
-          onClick={async () => {
-            const result = await runAuthping(() => api.post<AuthpingResult>(`${path}/authping`));
-            if (result !== undefined) onChanged();
-          }}
-        >
+        <button type="button" className="button small" disabled={busy} onClick={() => refreshAfter(runAuthping(() => api.post<AuthpingResult>(`${path}/authping`)))}>
           Test authping
         </button>
-        <button
-          type="button"
-          className="button small"
-          disabled={busy}
-          onClick={async () => {
-            const result = await runRevoke(() => api.post<RevokeOutcome>(`${path}/revoke`));
-            if (result !== undefined) onChanged();
-          }}
-        >
+        <button type="button" className="button small" disabled={busy} onClick={() => refreshAfter(runRevoke(() => api.post<RevokeOutcome>(`${path}/revoke`)))}>
           Test revoke
         </button>
         <button type="button" className="button danger small" disabled={busy} onClick={() => setConfirming(true)}>

@@ -7,7 +7,7 @@ import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api } from '../api.ts';
 import type { ApiError } from '../api.ts';
-import { Async, ConfirmDialog, ErrorPanel, PageHeader, Pill, Time, toApiError, useApi } from '../components.tsx';
+import { Async, ConfirmDialog, ErrorPanel, PageHeader, Pill, Table, Time, toApiError, useApi } from '../components.tsx';
 import { toPage } from '../model.ts';
 import type { Webhook, WebhookDelivery } from '../model.ts';
 
@@ -46,38 +46,24 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
       </div>
       <Async state={log} isEmpty={(items) => items.length === 0} empty="No deliveries yet." loadingLabel="Loading deliveries">
         {(items) => (
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">Deliveries</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Event</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Response</th>
-                  <th scope="col">Attempts</th>
-                  <th scope="col">When</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((delivery) => (
-                  <tr key={delivery.id}>
-                    <th scope="row">
-                      <code>{delivery.eventType}</code>
-                    </th>
-                    <td>
-                      <Pill tone={deliveryTone(delivery.status)}>{delivery.status}</Pill>
-                      {delivery.lastError !== null ? <span className="muted small"> {delivery.lastError}</span> : null}
-                    </td>
-                    <td>{delivery.lastStatusCode ?? '—'}</td>
-                    <td>{delivery.attempts}</td>
-                    <td>
-                      <Time value={delivery.deliveredAt ?? delivery.lastAttemptAt ?? delivery.createdAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table caption="Deliveries" columns={['Event', 'Status', 'Response', 'Attempts', 'When']}>
+            {items.map((delivery) => (
+              <tr key={delivery.id}>
+                <th scope="row">
+                  <code>{delivery.eventType}</code>
+                </th>
+                <td>
+                  <Pill tone={deliveryTone(delivery.status)}>{delivery.status}</Pill>
+                  {delivery.lastError !== null ? <span className="muted small"> {delivery.lastError}</span> : null}
+                </td>
+                <td>{delivery.lastStatusCode ?? '—'}</td>
+                <td>{delivery.attempts}</td>
+                <td>
+                  <Time value={delivery.deliveredAt ?? delivery.lastAttemptAt ?? delivery.createdAt} />
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Async>
     </div>
