@@ -216,6 +216,8 @@ function compileUncached(raw: unknown, options: CompileOptions, maxCallDepth: nu
     flows: compiledFlows,
     authping: flowsList.find((flow) => flow.flowKind === 'authping') ?? null,
     revoke: flowsList.find((flow) => flow.flowKind === 'revoke') ?? null,
+    // Textual and conservative: a reference, a template or an Object Get path naming it all contain the word.
+    usesClientBasicAuth: JSON.stringify(definitions).includes('clientBasicAuth'),
   } satisfies CompiledConnectorFlows);
 }
 

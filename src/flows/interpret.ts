@@ -97,7 +97,7 @@ export async function runFlow(compiled: CompiledConnectorFlows, flowName: string
   }
   const inputs = checkInputs(flow, options.inputs ?? {});
   const limits: FlowLimits = options.limits === undefined ? DEFAULT_LIMITS : { ...DEFAULT_LIMITS, ...options.limits };
-  const auth = withClientBasicAuth(options.auth ?? {});
+  const auth = compiled.usesClientBasicAuth ? withClientBasicAuth(options.auth ?? {}) : (options.auth ?? {});
   const executionId = `exe_${randomUUID()}`;
   const startedAt = performance.now();
   const startedAtEpoch = Date.now();

@@ -167,4 +167,6 @@ export interface CompiledConnectorFlows {
   readonly flows: Readonly<Record<string, CompiledFlow>>;
   readonly authping: CompiledFlow | null;
   readonly revoke: CompiledFlow | null;
+  /** Whether any flow mentions `clientBasicAuth`: the interpreter derives that auth field only then. */
+  readonly usesClientBasicAuth: boolean;
 }

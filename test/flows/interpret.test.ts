@@ -301,3 +301,16 @@ describe('undici transport against a local server', () => {
     assert.equal(big.error?.code, 'FLOW_LIMIT_EXCEEDED');
   });
 });
+
+describe('auth.clientBasicAuth', () => {
+  it('is base64 of the form-encoded client id and secret, derived only for connectors that use it, and redacted', async () => {
+    const flow = action([{ type: 'return', values: { basic: { $template: 'Basic {{ auth.clientBasicAuth }}' } } }], { basic: 'text' }, { saveData: true });
+    const compiled = compileConnectorFlows([flow], { file: 'connectors/basic.yaml', connectorKey: 'basic' });
+    assert.equal(compiled.usesClientBasicAuth, true);
+    const sink = new MemoryExecutionSink();
+    const result = await runFlow(compiled, 'act', { auth: { clientId: 'my id', clientSecret: 's3cret:+/' }, sink });
+    assert.equal(result.outputs?.basic, `Basic ${Buffer.from('my+id:s3cret%3A%2B%2F').toString('base64')}`);
+    assert.ok(!JSON.stringify(sink.records).includes(Buffer.from('my+id:s3cret%3A%2B%2F').toString('base64')));
+    assert.equal(compileConnectorFlows([action([])], { file: 'connectors/plain.yaml', connectorKey: 'plain' }).usesClientBasicAuth, false);
+  });
+});

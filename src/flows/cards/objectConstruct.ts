@@ -9,9 +9,10 @@ export function runObjectConstruct(node: ObjectConstructCardNode, frame: Frame, 
     if (base !== null && (typeof base !== 'object' || Array.isArray(base))) {
       throw flowFailed(`Object Construct at ${node.locator}: base must be an object, got ${Array.isArray(base) ? 'a list' : typeof base}`);
     }
-    if (base !== null) Object.assign(object, base);
+    if (base !== null) for (const key in base) if (Object.hasOwn(base, key)) object[key] = (base as Record<string, unknown>)[key];
   }
-  for (const [key, value] of node.values) object[key] = evaluate(value, frame, run);
+  const values = node.values;
+  for (let i = 0; i < values.length; i++) object[values[i][0]] = evaluate(values[i][1], frame, run);
   if (trace !== null) trace.inputs = object;
   return { [node.output]: object };
 }
