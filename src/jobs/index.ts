@@ -26,20 +26,35 @@ export interface CreateJobQueueOptions {
   superviseIntervalSeconds?: number;
 }
 
+/** Reads an optional positive integer setting from the environment; a bad value is an error naming the variable. */
+function fromEnvironment(name: string, min: number): number | undefined {
+  const raw = process.env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new TypeError(`${name} must be an integer of at least ${min}, got "${raw}"`);
+  return value;
+}
+
+/**
+ * Builds the queue for a store. Unset options fall back to `PLUGBOARD_JOB_LEASE_MS` and
+ * `PLUGBOARD_JOB_SUPERVISE_SECONDS` (operators tune crash recovery time with them), then to the defaults.
+ */
 export function createJobQueue(options: CreateJobQueueOptions): JobQueue {
   const { store } = options;
+  const leaseMs = options.leaseMs ?? fromEnvironment('PLUGBOARD_JOB_LEASE_MS', 1000);
+  const superviseIntervalSeconds = options.superviseIntervalSeconds ?? fromEnvironment('PLUGBOARD_JOB_SUPERVISE_SECONDS', 1);
   const storage =
     store.dialect === 'postgres'
       ? new PgBossJobStorage({
           db: store.db,
           ...(options.pgBossSchema !== undefined ? { schema: options.pgBossSchema } : {}),
-          ...(options.superviseIntervalSeconds !== undefined ? { superviseIntervalSeconds: options.superviseIntervalSeconds } : {}),
+          ...(superviseIntervalSeconds !== undefined ? { superviseIntervalSeconds } : {}),
         })
       : new SqliteJobStorage(store.db);
   return new Dispatcher({
     storage,
     ...(options.log !== undefined ? { log: options.log } : {}),
-    ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+    ...(leaseMs !== undefined ? { leaseMs } : {}),
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
   });
 }
