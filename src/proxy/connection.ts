@@ -144,6 +144,12 @@ function credentialsOf(ctx: ProxyContext, row: ConnectionRow, options: ProxyConn
         } catch (error) {
           // The connections area turns invalid_grant (and "no refresh token") into INVALID_ACCESS_TOKEN.
           if (isPlugboardError(error) && error.code === 'INVALID_ACCESS_TOKEN') return { ok: false, reason: 'invalid_grant', message: error.message };
+          if (isPlugboardError(error) && error.code === 'NOT_FOUND') {
+            // Still there (requireConnection throws otherwise), so what is missing is the means to refresh: the
+            // organization's OAuth app. The credential is dead all the same.
+            await requireConnection(ctx.store.db, orgId, instanceId);
+            return { ok: false, reason: 'not_refreshable', message: error.message };
+          }
           throw error;
         }
       },
