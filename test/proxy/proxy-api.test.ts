@@ -198,6 +198,19 @@ test('unknown, foreign and disabled instances are refused before any provider ca
   assert.equal(echo.seen.length, before);
 });
 
+test('HEAD, PUT, PATCH, DELETE and OPTIONS are forwarded with their method', async () => {
+  const { instance } = await sandboxInstance('proxy-methods', echo.url);
+  for (const method of ['PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+    const res = await app.call(method, `/instances/${instance.id}/proxy/m`, method === 'PUT' || method === 'PATCH' ? { body: { x: 1 } } : {});
+    assert.equal(res.status, 200, `${method}: ${res.text}`);
+    assert.equal(res.body.method, method);
+  }
+  const head = await undiciRequest(`${app.url}/instances/${instance.id}/proxy/m`, { method: 'HEAD', headers: { authorization: `Bearer ${app.apiKey}` } });
+  await head.body.dump();
+  assert.equal(head.statusCode, 200);
+  assert.equal(echo.seen.at(-1)?.method, 'HEAD');
+});
+
 test('a bad retry header is a 400 naming it', async () => {
   const { instance } = await sandboxInstance('proxy-retry-header', echo.url);
   const res = await app.call('GET', `/instances/${instance.id}/proxy/x`, { headers: { 'x-plugboard-retry': 'forever' } });
