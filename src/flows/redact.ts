@@ -8,6 +8,8 @@
  * shows up inside.
  */
 
+import { setOwn } from './runtime.ts';
+
 export const REDACTED = '[redacted]';
 
 /** Secrets shorter than this are only redacted where a whole string equals them: a 2-letter match is noise. */
@@ -118,7 +120,7 @@ function buildRedactor(secrets: readonly string[]): Redactor {
       const copy: Record<string, unknown> = {};
       seen.set(item, copy);
       for (const key in item) {
-        if (Object.hasOwn(item, key)) copy[redactString(key)] = visit((item as Record<string, unknown>)[key]);
+        if (Object.hasOwn(item, key)) setOwn(copy, redactString(key), visit((item as Record<string, unknown>)[key]));
       }
       return copy;
     };

@@ -143,9 +143,18 @@ export function evaluate(node: ValueNode, frame: Frame, run: Run): unknown {
   }
 }
 
+/**
+ * Sets an own property, also for the key `__proto__` (provider JSON may carry it as data): plain assignment would
+ * change the object's prototype instead.
+ */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 export function evaluateEntries(entries: Entries, frame: Frame, run: Run): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < entries.length; i++) out[entries[i][0]] = evaluate(entries[i][1], frame, run);
+  for (let i = 0; i < entries.length; i++) setOwn(out, entries[i][0], evaluate(entries[i][1], frame, run));
   return out;
 }
 

@@ -429,3 +429,23 @@ describe('http', () => {
     assert.equal(result.error?.code, 'FLOW_LIMIT_EXCEEDED');
   });
 });
+
+describe('keys that look like prototypes', () => {
+  it('keeps __proto__ from provider data as a plain key, in outputs and in history', async () => {
+    const transport = handlerTransport(() => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"__proto__":{"polluted":true},"ok":1}' }));
+    const result = await run(
+      [
+        { id: 'get', type: 'http', url: 'https://x.test/', method: 'GET' },
+        { id: 'copy', type: 'objectConstruct', base: { $ref: 'get.body' }, values: { extra: 2 } },
+        { type: 'return', values: { copy: { $ref: 'copy.object' } } },
+      ],
+      { copy: 'object' },
+      { transport },
+    );
+    const copy = result.outputs?.copy as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+    assert.equal((copy as { polluted?: unknown }).polluted, undefined);
+    assert.deepEqual(Object.keys(copy), ['__proto__', 'ok', 'extra']);
+    assert.equal(({} as { polluted?: unknown }).polluted, undefined);
+  });
+});

@@ -1,5 +1,5 @@
 /** Object Construct: builds an object from named values, optionally on top of a base object's keys. */
-import { evaluate, flowFailed, type CardTrace, type Frame, type Run } from '../runtime.ts';
+import { evaluate, flowFailed, setOwn, type CardTrace, type Frame, type Run } from '../runtime.ts';
 import type { ObjectConstructCardNode } from '../tree.ts';
 
 export function runObjectConstruct(node: ObjectConstructCardNode, frame: Frame, run: Run, trace: CardTrace | null): Record<string, unknown> {
@@ -9,10 +9,10 @@ export function runObjectConstruct(node: ObjectConstructCardNode, frame: Frame, 
     if (base !== null && (typeof base !== 'object' || Array.isArray(base))) {
       throw flowFailed(`Object Construct at ${node.locator}: base must be an object, got ${Array.isArray(base) ? 'a list' : typeof base}`);
     }
-    if (base !== null) for (const key in base) if (Object.hasOwn(base, key)) object[key] = (base as Record<string, unknown>)[key];
+    if (base !== null) for (const key in base) if (Object.hasOwn(base, key)) setOwn(object, key, (base as Record<string, unknown>)[key]);
   }
   const values = node.values;
-  for (let i = 0; i < values.length; i++) object[values[i][0]] = evaluate(values[i][1], frame, run);
+  for (let i = 0; i < values.length; i++) setOwn(object, values[i][0], evaluate(values[i][1], frame, run));
   if (trace !== null) trace.inputs = object;
   return { [node.output]: object };
 }
