@@ -36,6 +36,9 @@ interface Route {
 
 const GITHUB_GRANT = /^\/applications\/([^/]+)\/grant$/;
 
+/** Shared by every request without a query string; handlers only read it. */
+const NO_QUERY = new URLSearchParams();
+
 /** Exact-path routes; the GitHub grant path and `/api/*` are matched after these. */
 const ROUTES = new Map<string, Route>([
   ['/', { endpoint: 'metadata', methods: ['GET'], handler: (ctx, _req, res) => indexPage(ctx, res) }],
@@ -117,7 +120,7 @@ async function serve(ctx: SandboxContext, raw: IncomingMessage, res: ServerRespo
     if (err instanceof BodyTooLarge) return sendJson(res, 413, { error: 'invalid_request', error_description: 'the request body is larger than 64 KiB' }, { connection: 'close' });
     throw err;
   }
-  const req: SandboxRequest = { method, path, query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), headers: raw.headers, body, raw, clientId: null, form: undefined, basic: undefined };
+  const req: SandboxRequest = { method, path, query: q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)), headers: raw.headers, body, raw, clientId: null, form: undefined, basic: undefined };
 
   if (path === '/_admin' || path.startsWith('/_admin/')) {
     if (!adminAllowed(ctx, raw)) {

@@ -66,11 +66,18 @@ export function randomToken(prefix: string): string {
   return prefix + randomBytes(24).toString('base64url');
 }
 
+/** Digests of expected secrets, computed once per distinct secret string. */
+const expectedDigests = new Map<string, Buffer>();
+
 /** Compare secrets in constant time: hashing first makes the lengths equal. */
 export function secretEquals(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  let b = expectedDigests.get(expected);
+  if (!b) {
+    b = createHash('sha256').update(expected).digest();
+    if (expectedDigests.size > 10_000) expectedDigests.clear();
+    expectedDigests.set(expected, b);
+  }
+  return timingSafeEqual(createHash('sha256').update(given).digest(), b);
 }
 
 export class ProviderState {

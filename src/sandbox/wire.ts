@@ -133,16 +133,24 @@ export function bearerToken(req: SandboxRequest): string | undefined {
   return token === '' ? undefined : token;
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
-
+/**
+ * Responses are written with flat header arrays: node:http takes them without building a header object, which
+ * matters on the revocation and introspection paths the benchmark drives.
+ */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, headers ? { ...JSON_HEADERS, ...headers, 'content-length': Buffer.byteLength(text) } : { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text) });
+  const flat = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text))];
+  if (!headers?.['cache-control']) flat.push('cache-control', 'no-store');
+  if (headers) for (const key in headers) flat.push(key, headers[key]);
+  res.writeHead(status, flat);
   res.end(text);
 }
 
 export function sendEmpty(res: ServerResponse, status: number, headers?: Record<string, string>): void {
-  res.writeHead(status, { 'cache-control': 'no-store', 'content-length': 0, ...headers });
+  const flat = ['content-length', '0'];
+  if (!headers?.['cache-control']) flat.push('cache-control', 'no-store');
+  if (headers) for (const key in headers) flat.push(key, headers[key]);
+  res.writeHead(status, flat);
   res.end();
 }
 
