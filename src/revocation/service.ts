@@ -25,15 +25,14 @@ import { executionSinkFor } from '../store/executions.ts';
 import type { Database } from '../store/schema.ts';
 import {
   completeErasure,
-  countAttempt,
   erasureTotals,
   finishRevocation,
   getErasureRequest,
-  getRevocationById,
   insertErasureRequest,
   insertRevocations,
   noteRetry,
   pendingRevocationIds,
+  startAttempt,
   type ErasureRequestTable,
   type ErasureStatus,
   type RevocationReason,
@@ -309,7 +308,8 @@ export class RevocationService {
     const timer = setTimeout(() => controller.abort(new Error('inline bound reached')), this.settings.inlineBoundMs);
     let step: AttemptResult;
     try {
-      step = await this.attempt(row, def, grant, 1, controller.signal);
+      const started = (await startAttempt(this.db, row.id, nowIso())) ?? row;
+      step = await this.attempt(started, def, grant, controller.signal);
     } finally {
       clearTimeout(timer);
     }
@@ -342,9 +342,9 @@ export class RevocationService {
 
   // ---- one provider attempt -----------------------------------------------------------------------------------
 
-  private async attempt(row: RevocationTable, def: ConnectorDefinition | null, grant: Grant | null, attemptNumber: number, signal: AbortSignal): Promise<AttemptResult> {
-    await countAttempt(this.db, row.id, nowIso());
-    const isLast = attemptNumber >= this.settings.maxAttempts;
+  /** One provider attempt of a revocation whose attempt was already counted (`startAttempt`). */
+  private async attempt(row: RevocationTable, def: ConnectorDefinition | null, grant: Grant | null, signal: AbortSignal): Promise<AttemptResult> {
+    const isLast = row.attempts >= this.settings.maxAttempts;
     let outcome: ProviderOutcome;
     if (def === null || grant === null) {
       outcome = {
@@ -359,7 +359,13 @@ export class RevocationService {
       };
     } else {
       try {
-        outcome = await revokeAtProvider(def, grant, { timeoutMs: this.settings.requestTimeoutMs, signal, context: { orgId: row.org_id, connectionId: row.instance_id, trigger: 'revoke' }, sink: executionSinkFor(this.ctx.store.db, this.ctx.config.executions) });
+        outcome = await revokeAtProvider(def, grant, {
+          timeoutMs: this.settings.requestTimeoutMs,
+          signal,
+          context: { orgId: row.org_id, connectionId: row.instance_id, trigger: 'revoke' },
+          // An erasure keeps no execution history about the person it erases; delete and test revoke do.
+          ...(row.reason === 'erasure' ? {} : { sink: executionSinkFor(this.ctx.store.db, this.ctx.config.executions) }),
+        });
       } catch (error) {
         // A refused target (SSRF guard, plain HTTP) cannot succeed later: a manual step, not a retry.
         if (error instanceof PlugboardError && error.code === 'TARGET_FORBIDDEN') {
@@ -421,11 +427,12 @@ export class RevocationService {
 
   /** The `revocation.revoke` job: one provider attempt for a pending revocation; throws to be retried. */
   private async runRevokeJob(data: RevokeJobData, job: JobContext): Promise<void> {
-    const row = await getRevocationById(this.db, data.revocationId);
-    if (row === undefined || row.status !== 'pending') return;
+    // Counted before the provider call, so runs cut short by a crash count too and the budget stays bounded.
+    const row = await startAttempt(this.db, data.revocationId, nowIso());
+    if (row === undefined) return;
     const def = await this.connectorOrNull(row.org_id, row.element_key);
     const grant = this.openGrant(row);
-    const step = await this.attempt(row, def, grant, row.attempts + 1, job.signal);
+    const step = await this.attempt(row, def, grant, job.signal);
     if (step.kind === 'retry') {
       throw new JobRetryError(step.outcome.error ?? 'the provider asked to retry', step.outcome.retryAfterMs);
     }

@@ -71,8 +71,9 @@ export async function getRevocationById(db: Db, id: string): Promise<RevocationT
   return db.selectFrom('revocations').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function countAttempt(db: Db, id: string, now: string): Promise<void> {
-  await db.updateTable('revocations').set({ attempts: sql<number>`attempts + 1`, updated_at: now }).where('id', '=', id).execute();
+/** Counts a new provider attempt of a pending revocation and returns the row; undefined when it already ended. */
+export async function startAttempt(db: Db, id: string, now: string): Promise<RevocationTable | undefined> {
+  return db.updateTable('revocations').set({ attempts: sql<number>`attempts + 1`, updated_at: now }).where('id', '=', id).where('status', '=', 'pending').returningAll().executeTakeFirst();
 }
 
 export async function noteRetry(db: Db, id: string, error: string, providerStatus: number | null, now: string): Promise<void> {

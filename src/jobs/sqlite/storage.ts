@@ -20,10 +20,23 @@ interface SqliteToken {
 /** Rows per INSERT: 11 parameters each stays far below SQLite's 32766-parameter limit. */
 const INSERT_CHUNK = 500;
 
+interface CompletionBatch {
+  ids: string[];
+  done: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+  timer: NodeJS.Timeout;
+}
+
+/** Completions are deleted together: up to this many per statement, at most this long after the first. */
+const COMPLETE_BATCH = 200;
+const COMPLETE_DELAY_MS = 5;
+
 export class SqliteJobStorage implements JobStorage {
   readonly backend = 'sqlite' as const;
   private readonly db: Kysely<JobsDatabase>;
   private readonly owner = randomUUID();
+  private completing: CompletionBatch | null = null;
 
   constructor(db: Kysely<any>) {
     this.db = db as Kysely<JobsDatabase>;
@@ -133,15 +146,37 @@ export class SqliteJobStorage implements JobStorage {
       .where('attempts', '=', token.attempts);
   }
 
-  async complete(job: ClaimedJob): Promise<void> {
-    const token = job.token as SqliteToken;
-    await this.db
-      .deleteFrom('jobs')
-      .where('id', '=', job.id)
-      .where('state', '=', 'active')
-      .where('lease_owner', '=', token.owner)
-      .where('attempts', '=', token.attempts)
-      .execute();
+  /**
+   * Completed jobs are deleted in batches (one statement for many jobs under load). The promise resolves once the
+   * job's row is gone; a crash before that only means the job runs again, which at-least-once allows.
+   */
+  complete(job: ClaimedJob): Promise<void> {
+    let batch = this.completing;
+    if (batch === null) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      const created: CompletionBatch = { ids: [], done, resolve, reject, timer: setTimeout(() => this.flushCompletions(created), COMPLETE_DELAY_MS) };
+      this.completing = created;
+      batch = created;
+    }
+    batch.ids.push(job.id);
+    if (batch.ids.length >= COMPLETE_BATCH) {
+      clearTimeout(batch.timer);
+      this.flushCompletions(batch);
+    }
+    return batch.done;
+  }
+
+  private flushCompletions(batch: CompletionBatch): void {
+    if (this.completing === batch) this.completing = null;
+    // Owner-guarded: a job whose lease passed to another runner is that runner's to finish.
+    this.db.deleteFrom('jobs').where('id', 'in', batch.ids).where('state', '=', 'active').where('lease_owner', '=', this.owner)
+      .execute()
+      .then(() => batch.resolve(), (error: unknown) => batch.reject(error));
   }
 
   async retry(job: ClaimedJob, delayMs: number, reason: string): Promise<void> {

@@ -1,0 +1,145 @@
+/**
+ * Benchmark: GDPR erasure of N connections (default 100,000) against the sandbox on loopback, on SQLite and, when
+ * PLUGBOARD_BENCH_DATABASE_URL (or PLUGBOARD_TEST_DATABASE_URL) is set, on PostgreSQL. Each round runs two variants,
+ * each in a fresh process with a fresh sandbox and fresh tokens: Plugboard's erasure (collect, erase, revoke, verify,
+ * receipt) and a bare undici loop sending the same provider requests with the same concurrency. Reports per backend the
+ * median over rounds (variant order alternated) of the throughput ratio Plugboard / baseline (target >= 0.8), the
+ * Plugboard process's peak RSS (target <= 300 MB) and wall times.
+ *
+ *   node bench/erasure.ts [--connections 100000] [--rounds 3] [--concurrency 20] [--backends sqlite,postgres]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { startSandbox, DEFAULT_CLIENT } from '../src/sandbox/index.ts';
+
+const { values } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '100000' },
+    rounds: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '20' },
+    backends: { type: 'string' },
+  },
+});
+
+function positive(name: string, raw: string | undefined): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    process.stderr.write(`--${name} must be a positive integer, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const connections = positive('connections', values.connections);
+const rounds = positive('rounds', values.rounds);
+// The revocation jobs run at most 20 per provider (the default per-provider limit): the baseline gets the same.
+const concurrency = positive('concurrency', values.concurrency);
+const postgresUrl = process.env.PLUGBOARD_BENCH_DATABASE_URL ?? process.env.PLUGBOARD_TEST_DATABASE_URL;
+const backends = (values.backends ?? (postgresUrl ? 'sqlite,postgres' : 'sqlite')).split(',').map((b) => b.trim());
+for (const backend of backends) {
+  if (backend !== 'sqlite' && backend !== 'postgres') {
+    process.stderr.write(`--backends takes sqlite and/or postgres, got "${backend}"\n`);
+    process.exit(2);
+  }
+  if (backend === 'postgres' && !postgresUrl) {
+    process.stderr.write('PostgreSQL needs PLUGBOARD_BENCH_DATABASE_URL (a superuser URL; a fresh database is created per run)\n');
+    process.exit(2);
+  }
+}
+
+const WORKER = fileURLToPath(new URL('./erasure-worker.ts', import.meta.url));
+
+interface Figures {
+  variant: string;
+  wallMs: number;
+  perSecond: number;
+  maxRssMb: number;
+  revoked?: number;
+  status?: string;
+}
+
+async function withDatabase<T>(backend: string, fn: (databaseUrl: string | undefined) => Promise<T>): Promise<T> {
+  if (backend !== 'postgres') return fn(undefined);
+  const name = `plugboard_bench_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: postgresUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(postgresUrl as string);
+  url.pathname = `/${name}`;
+  try {
+    return await fn(url.toString());
+  } finally {
+    const drop = new pg.Client({ connectionString: postgresUrl });
+    await drop.connect();
+    await drop.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await drop.end();
+  }
+}
+
+async function runVariant(variant: 'plugboard' | 'baseline', backend: string): Promise<Figures> {
+  const sandbox = await startSandbox({ autoApprove: true });
+  const dir = mkdtempSync(path.join(tmpdir(), 'plugboard-bench-tokens-'));
+  try {
+    const tokensFile = path.join(dir, 'tokens.jsonl');
+    const lines: string[] = [];
+    for (let i = 0; i < connections; i += 1) {
+      const issued = sandbox.admin.issueTokens({ clientId: DEFAULT_CLIENT.id, userId: 'user-alice' });
+      lines.push(JSON.stringify([issued.access_token, issued.refresh_token]));
+    }
+    writeFileSync(tokensFile, `${lines.join('\n')}\n`);
+    return await withDatabase(backend, async (databaseUrl) => {
+      const task = { variant, backend, sandboxUrl: sandbox.url, clientId: DEFAULT_CLIENT.id, clientSecret: DEFAULT_CLIENT.secret, tokensFile, concurrency, ...(databaseUrl ? { databaseUrl } : {}) };
+      const child = spawn(process.execPath, [WORKER, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      if (code !== 0) throw new Error(`${variant} run exited with ${code}`);
+      const figures = JSON.parse(out.trim().split('\n').pop() as string) as Figures;
+      if (variant === 'plugboard' && figures.revoked !== connections) throw new Error(`erasure revoked ${figures.revoked} of ${connections} connections`);
+      return figures;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await sandbox.close();
+  }
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const summary: Record<string, unknown> = { connections, rounds, concurrency, node: process.version };
+for (const backend of backends) {
+  const ratios: number[] = [];
+  const plugboardRuns: Figures[] = [];
+  const baselineRuns: Figures[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    const order: Array<'plugboard' | 'baseline'> = round % 2 === 0 ? ['plugboard', 'baseline'] : ['baseline', 'plugboard'];
+    const got: Partial<Record<'plugboard' | 'baseline', Figures>> = {};
+    for (const variant of order) got[variant] = await runVariant(variant, backend);
+    const p = got.plugboard as Figures;
+    const b = got.baseline as Figures;
+    plugboardRuns.push(p);
+    baselineRuns.push(b);
+    ratios.push(p.perSecond / b.perSecond);
+    process.stderr.write(`${backend} round ${round + 1}: plugboard ${p.perSecond}/s (${p.wallMs} ms, ${p.maxRssMb} MB), baseline ${b.perSecond}/s (${b.wallMs} ms), ratio ${(p.perSecond / b.perSecond).toFixed(2)}\n`);
+  }
+  summary[backend] = {
+    ratio: Number(median(ratios).toFixed(3)),
+    plugboardPerSecond: median(plugboardRuns.map((r) => r.perSecond)),
+    baselinePerSecond: median(baselineRuns.map((r) => r.perSecond)),
+    plugboardWallMs: median(plugboardRuns.map((r) => r.wallMs)),
+    baselineWallMs: median(baselineRuns.map((r) => r.wallMs)),
+    peakRssMb: Math.max(...plugboardRuns.map((r) => r.maxRssMb)),
+  };
+}
+process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
