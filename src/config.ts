@@ -41,6 +41,8 @@ export interface Config {
   health: { enabled: boolean; intervalMs: number; idleMs: number; refreshFailureLimit: number };
   /** Flow execution history: kept this many days, and at most this many executions per organization. */
   executions: { retentionDays: number; maxPerOrg: number };
+  /** Origins the hosted OAuth callback may redirect to besides the server's own (an allow-list against open redirects). */
+  oauthReturnOrigins: string[];
 }
 
 export type ConfigOverrides = Partial<Omit<Config, 'sandbox'>> & { sandbox?: Partial<Config['sandbox']> };
@@ -64,6 +66,7 @@ export const ENVIRONMENT = [
   { name: 'SANDBOX_PORT', flag: '--sandbox-port', default: '8081', meaning: 'Port of the sandbox provider.' },
   { name: 'SANDBOX_HOST', flag: '(none)', default: '127.0.0.1', meaning: 'Interface of the sandbox provider.' },
   { name: 'PLUGBOARD_WEB_DIR', flag: '(none)', default: './web/dist', meaning: 'Built console served at / (skipped when the folder does not exist).' },
+  { name: 'PLUGBOARD_OAUTH_RETURN_ORIGINS', flag: '(none)', default: '(none)', meaning: 'Comma-separated origins the hosted OAuth callback may redirect to, besides the public URL\'s own.' },
   { name: 'PLUGBOARD_WEBHOOKS_ALLOW_PRIVATE_TARGETS', flag: '(none)', default: 'off', meaning: 'Deliver webhooks to loopback and private-network receivers (on-premises or local testing only).' },
   { name: 'PLUGBOARD_HEALTH_CHECK', flag: '(none)', default: 'on', meaning: 'Run the periodic connection health check (on/off).' },
   { name: 'PLUGBOARD_HEALTH_INTERVAL_MS', flag: '(none)', default: '300000', meaning: 'Mean time between health-check rounds (jittered by +-20%).' },
@@ -144,6 +147,11 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       port: overrides.sandbox?.port ?? integer('SANDBOX_PORT', 8081, 0, 65535),
     },
     webDir: path.resolve(overrides.webDir ?? text('PLUGBOARD_WEB_DIR') ?? './web/dist'),
+    oauthReturnOrigins: overrides.oauthReturnOrigins ?? (text('PLUGBOARD_OAUTH_RETURN_ORIGINS') ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '').flatMap((v) => {
+      if (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)) return [new URL(v).origin];
+      problems.push({ path: 'env.PLUGBOARD_OAUTH_RETURN_ORIGINS', message: `expected comma-separated http(s) origins such as https://app.example.com, got "${v}"` });
+      return [];
+    }),
     webhooks: overrides.webhooks ?? { allowPrivateTargets: onOff('PLUGBOARD_WEBHOOKS_ALLOW_PRIVATE_TARGETS', false) },
     health: overrides.health ?? {
       enabled: onOff('PLUGBOARD_HEALTH_CHECK', true),

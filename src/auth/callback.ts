@@ -3,8 +3,8 @@
  * (PKCE verifier sealed inside) and the provider URL; `finishAuthorization` is the hosted callback's work: consume
  * the state, check the provider's answer (`error`, RFC 9207 `iss`), exchange the code, then create the connection or
  * re-authenticate the one the flow was started for. Where the person is sent afterwards must be allow-listed: the
- * server's own origin, or an origin in PLUGBOARD_OAUTH_RETURN_ORIGINS (an open redirect would hand the outcome, and
- * the person, to anyone; @see RFC 9700 §4.11).
+ * server's own origin, or an origin in PLUGBOARD_OAUTH_RETURN_ORIGINS (`config.oauthReturnOrigins`); an open
+ * redirect would hand the outcome, and the person, to anyone (@see RFC 9700 §4.11).
  */
 import { PlugboardError } from '../core/errors.ts';
 import { createOAuthState, consumeOAuthState, OAUTH_STATE_TTL_MS, type OAuthState, type PendingInstance } from '../store/oauthStates.ts';
@@ -15,16 +15,16 @@ import { resolveConnector, resolveOAuthClient } from './resolve.ts';
 import { createInstance, hostedCallbackUrl, patchInstance, type InstanceContext, type InstanceView } from './instances.ts';
 
 /** Origins the hosted callback may redirect to, besides the server's own. */
-export function allowedReturnOrigins(config: { publicUrl: string }, env: Readonly<Record<string, string | undefined>> = process.env): Set<string> {
-  const origins = new Set([new URL(config.publicUrl).origin]);
-  for (const raw of (env.PLUGBOARD_OAUTH_RETURN_ORIGINS ?? '').split(',')) {
-    const value = raw.trim();
-    if (value !== '' && URL.canParse(value)) origins.add(new URL(value).origin);
-  }
-  return origins;
+export function allowedReturnOrigins(config: ReturnConfig): Set<string> {
+  return new Set([new URL(config.publicUrl).origin, ...config.oauthReturnOrigins]);
 }
 
-export function assertReturnUrlAllowed(config: { publicUrl: string }, returnUrl: string, path = 'query.returnUrl'): string {
+interface ReturnConfig {
+  publicUrl: string;
+  oauthReturnOrigins: readonly string[];
+}
+
+export function assertReturnUrlAllowed(config: ReturnConfig, returnUrl: string, path = 'query.returnUrl'): string {
   const allowed = allowedReturnOrigins(config);
   if (!URL.canParse(returnUrl) || !allowed.has(new URL(returnUrl).origin)) {
     throw new PlugboardError('VALIDATION_FAILED', 'The return URL is not on the allow-list of this server.', {

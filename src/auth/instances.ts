@@ -29,7 +29,7 @@ import { authpingConnection } from './authping.ts';
 export interface InstanceContext {
   store: { db: Kysely<Database> };
   vault: SecretSealer;
-  config: { publicUrl: string };
+  config: { publicUrl: string; oauthReturnOrigins: readonly string[] };
 }
 
 /** Credentials a request may carry; at most one kind is used, checked against the connector's auth type. */
