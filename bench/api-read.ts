@@ -1,0 +1,131 @@
+/**
+ * CPU per authenticated API read (`GET /api-keys` with a Bearer API key on the embedded store) against a bare
+ * `node:http` server answering a JSON body of the same size, measured in the same run. Each round starts a fresh
+ * server process per variant, in alternating order; the load comes from this process (undici pool, keep-alive) and
+ * the server reports the CPU time (user + system) it spent during the load, so the figure is CPU per request, not
+ * latency. Reports the median of the per-round ratios. Target (issue 2): <= 2x.
+ *
+ *   node bench/api-read.ts [--rounds 5] [--requests 4000] [--connections 8] [--json]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+
+type Variant = 'plugboard' | 'bare';
+interface Ready { url: string; apiKey: string; path: string }
+
+const SELF = fileURLToPath(import.meta.url);
+
+async function child(variant: Variant): Promise<void> {
+  let ready: Ready;
+  let close: () => Promise<void>;
+  if (variant === 'plugboard') {
+    const { loadConfig } = await import('../src/config.ts');
+    const { startApp } = await import('../src/app.ts');
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'plugboard-bench-'));
+    const config = loadConfig({}, { port: 0, host: '127.0.0.1', dataDir, logLevel: 'warn', sandbox: { enabled: false }, webDir: path.join(dataDir, 'none') });
+    const app = await startApp(config, { logStream: { write: () => {} } });
+    ready = { url: app.url, apiKey: app.bootstrap!.apiKey, path: '/api-keys' };
+    close = async () => { await app.close(); rmSync(dataDir, { recursive: true, force: true }); };
+  } else {
+    // The same response size as the Plugboard answer, so serialisation and socket writes are comparable.
+    const body = JSON.stringify({ apiKeys: [{ id: 'x'.repeat(22), orgId: 'x'.repeat(22), userId: 'x'.repeat(22), name: 'admin', prefix: 'pb_000000000000', permissions: ['platform:admin'], createdAt: new Date().toISOString(), lastUsedAt: null, revokedAt: null }] });
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address() as { port: number };
+    ready = { url: `http://127.0.0.1:${address.port}`, apiKey: 'unused', path: '/api-keys' };
+    close = () => new Promise((resolve) => server.close(() => resolve()));
+  }
+  let start = process.cpuUsage();
+  process.on('message', async (message: string) => {
+    if (message === 'start') {
+      start = process.cpuUsage();
+      process.send!('started');
+    } else if (message === 'stop') {
+      const used = process.cpuUsage(start);
+      process.send!({ cpuMicros: used.user + used.system });
+    } else if (message === 'exit') {
+      await close();
+      process.exit(0);
+    }
+  });
+  process.send!(ready);
+}
+
+function once<T>(proc: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    proc.once('message', (m) => resolve(m as T));
+    proc.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+}
+
+async function measure(variant: Variant, requests: number, connections: number): Promise<number> {
+  const proc = fork(SELF, ['--child', variant], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const ready = await once<Ready>(proc);
+  const pool = new Pool(ready.url, { connections, pipelining: 1 });
+  const headers = { authorization: `Bearer ${ready.apiKey}` };
+  const run = async (n: number) => {
+    let next = 0;
+    await Promise.all(Array.from({ length: connections }, async () => {
+      while (next < n) {
+        next += 1;
+        const res = await pool.request({ method: 'GET', path: ready.path, headers });
+        if (res.statusCode !== 200) throw new Error(`${variant} answered ${res.statusCode}`);
+        await res.body.dump();
+      }
+    }));
+  };
+  await run(Math.min(500, requests)); // warm-up: JIT, caches, connections
+  proc.send('start');
+  await once(proc);
+  await run(requests);
+  proc.send('stop');
+  const { cpuMicros } = await once<{ cpuMicros: number }>(proc);
+  await pool.close();
+  proc.send('exit');
+  await new Promise((resolve) => proc.once('exit', resolve));
+  return cpuMicros / requests;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, requests: { type: 'string', default: '4000' }, connections: { type: 'string', default: '8' }, json: { type: 'boolean', default: false }, child: { type: 'string' } } });
+  if (values.child !== undefined) return child(values.child as Variant);
+  const rounds = Number(values.rounds);
+  const requests = Number(values.requests);
+  const connections = Number(values.connections);
+  const results: Array<{ round: number; plugboardMicros: number; bareMicros: number; ratio: number }> = [];
+  for (let round = 0; round < rounds; round++) {
+    const order: Variant[] = round % 2 === 0 ? ['bare', 'plugboard'] : ['plugboard', 'bare'];
+    const cpu: Record<Variant, number> = { bare: 0, plugboard: 0 };
+    for (const variant of order) cpu[variant] = await measure(variant, requests, connections);
+    results.push({ round, plugboardMicros: cpu.plugboard, bareMicros: cpu.bare, ratio: cpu.plugboard / cpu.bare });
+  }
+  const summary = {
+    rounds, requests, connections,
+    plugboardMicrosPerRequest: median(results.map((r) => r.plugboardMicros)),
+    bareMicrosPerRequest: median(results.map((r) => r.bareMicros)),
+    ratio: median(results.map((r) => r.ratio)),
+    target: 2,
+  };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ summary, results }, null, 2)}\n`);
+    return;
+  }
+  for (const r of results) process.stdout.write(`round ${r.round}: plugboard ${r.plugboardMicros.toFixed(1)} us/req, bare ${r.bareMicros.toFixed(1)} us/req, ratio ${r.ratio.toFixed(2)}\n`);
+  process.stdout.write(`median: plugboard ${summary.plugboardMicrosPerRequest.toFixed(1)} us CPU per authenticated read, bare node:http ${summary.bareMicrosPerRequest.toFixed(1)} us, ratio ${summary.ratio.toFixed(2)} (target <= 2)\n`);
+}
+
+await main();
