@@ -82,8 +82,8 @@ test('organization B never reaches organization A through any route', async () =
         const res = await app.call(method, url, { apiKey: orgB.apiKey, ...(hasBody ? { body: {} } : {}) });
         // A 400 on the path parameter means the value has the wrong shape for this route whatever the tenant; it
         // reveals nothing about A. A 400 on the body means B did not fill it in.
-        const invalid = res.status === 400 && res.body.code === 'VALIDATION_FAILED';
-        const paramShape = invalid && (res.body.details ?? []).every((d: { path: string }) => d.path.startsWith('params.'));
+        const invalid = res.status === 400 && ['VALIDATION_FAILED', 'CONNECTOR_INVALID', 'FLOW_COMPILE_FAILED'].includes(res.body.code);
+        const paramShape = invalid && res.body.code === 'VALIDATION_FAILED' && (res.body.details ?? []).every((d: { path: string }) => d.path.startsWith('params.'));
         const ok = res.status === 404 || paramShape || (hasBody && invalid);
         if (!ok) failures.push(`${method} ${route.url} with A's ${id}: ${res.status} ${res.text.slice(0, 160)}`);
       }
