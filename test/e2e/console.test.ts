@@ -362,6 +362,53 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
     await screenshot(page, '13-webhooks');
   });
 
+  await t.test('an API-key connector: the form comes from its auth field, the key is never shown, delete reports the manual step', async () => {
+    const definition = {
+      key: 'console-apikey',
+      name: 'Console API key',
+      baseUrl: sandbox.url,
+      auth: { type: 'custom', label: 'Personal access token', description: 'Create one under Settings, Tokens.', apply: { in: 'header', name: 'X-Api-Key' } },
+      unregisterUrl: `${sandbox.url}/account/apps`,
+      dangerouslyAllowInsecureTargets: { plainHttp: true, privateNetwork: true },
+      flows: [],
+    };
+    const deployed = await app.call('POST', '/elements', { body: definition });
+    assert.ok(deployed.status === 200 || deployed.status === 201, deployed.text);
+    const firstKey = 'pat-first-6f1c2a9b';
+    const secondKey = 'pat-second-0d8e4b7c';
+    secrets.push(firstKey, secondKey);
+
+    await page.goto(`${app.url}/#/connectors/console-apikey/test`);
+    await page.getByRole('button', { name: '+ New Connection' }).click();
+    const input = page.getByLabel('Personal access token');
+    assert.equal(await input.getAttribute('type'), 'password');
+    await page.getByText('Create one under Settings, Tokens.').waitFor();
+    await page.getByLabel('Name').fill('Dana token');
+    await input.fill(firstKey);
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    await page.getByText('Connection “Dana token” created.').waitFor();
+    const card = connectionCard(page, 'Dana token');
+    await statusBadge(card).getByText('Active', { exact: true }).waitFor();
+    await assertNoSecrets(page, secrets, 'the API-key test connections page');
+
+    await card.getByRole('button', { name: 'Reauthorize' }).click();
+    await card.getByLabel('Personal access token').fill(secondKey);
+    await card.getByRole('button', { name: 'Save new credentials' }).click();
+    await card.getByText('Re-authenticated in place.').waitFor();
+    const stored = await app.call('GET', `/instances/${String(await card.getAttribute('data-instance-id'))}/credentials`);
+    assert.equal(stored.body.apiKey, secondKey, 'the new key replaced the old one');
+    await assertNoSecrets(page, secrets, 'the API-key connection after reauthorize');
+
+    await card.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete and revoke' }).click();
+    await page.getByRole('heading', { name: 'Deleted “Dana token”' }).waitFor();
+    const outcome = page.getByTestId('revoke-result').first();
+    await outcome.getByText('not revoked', { exact: true }).waitFor();
+    await outcome.getByRole('link', { name: `${sandbox.url}/account/apps` }).waitFor();
+    await outcome.getByText('No call was made to the provider.').waitFor();
+    await screenshot(page, '13b-api-key-manual-revocation');
+  });
+
   await t.test('executions: runs listed and one shown card by card, redacted', async () => {
     await page.goto(`${app.url}/#/executions`);
     await page.getByRole('heading', { name: 'Executions', level: 1 }).waitFor();

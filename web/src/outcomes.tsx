@@ -9,7 +9,9 @@ import type { AuthpingResult, RevokeOutcome, ServiceResponse } from './model.ts'
 import { href } from './router.ts';
 
 function ServiceResponseView({ response }: { response: ServiceResponse | undefined }) {
-  if (response === undefined) return <p className="muted small">No service response.</p>;
+  if (response === undefined || ((response.statusCode === null || response.statusCode === undefined) && (response.body === null || response.body === undefined))) {
+    return <p className="muted small">No call was made to the provider.</p>;
+  }
   return (
     <div className="service-response">
       <p>

@@ -501,6 +501,7 @@ export function TestConnectionsPage({ elementKey }: { elementKey: string }) {
                       instance={instance}
                       onChanged={instances.reload}
                       onDeleted={(outcome, name) => {
+                        setMessage(null);
                         setDeleted({ outcome, name });
                         instances.reload();
                       }}
