@@ -3,7 +3,8 @@
  * server (read the body, answer 200) measured in the same run. Each variant runs in a fresh server process pinned to
  * one core (taskset, when present); the load comes from an undici Pool with several pipelined connections in this
  * process. Within a round the variants run interleaved in short bursts in alternating order; the report gives the
- * median of rounds and the median of the per-round ratios to the baseline.
+ * median of rounds and the median of the per-round ratios to the baseline, plus requests per second of server CPU
+ * time (what one dedicated core would sustain, unaffected by other load on the machine).
  *
  *   node bench/sandbox.ts [--rounds 5] [--requests 30000] [--connections 8] [--pipelining 8] [--json]
  */
@@ -42,6 +43,13 @@ async function serveVariant(variant: Variant, tokenCount: number): Promise<void>
     port = sb.port;
     tokens = Array.from({ length: tokenCount }, () => sb.admin.issueTokens({ clientId: CLIENT.id }).access_token);
   }
+  // The parent asks for this process's CPU time around each timed burst.
+  process.on('message', (m) => {
+    if (m === 'cpu') {
+      const u = process.cpuUsage();
+      process.send?.({ cpuMicros: u.user + u.system });
+    }
+  });
   process.send?.({ port, tokens } satisfies Ready);
 }
 
@@ -78,10 +86,14 @@ class Driver {
   private cursor = 0;
   failures = 0;
   seconds = 0;
+  /** Server CPU seconds spent in timed bursts: requests per CPU second is what one dedicated core would serve. */
+  cpuSeconds = 0;
+  private readonly child: ChildProcess;
   requests = 0;
 
-  constructor(variant: Variant, ready: Ready, connections: number, pipelining: number) {
+  constructor(variant: Variant, child: ChildProcess, ready: Ready, connections: number, pipelining: number) {
     this.variant = variant;
+    this.child = child;
     this.pool = new Pool(`http://127.0.0.1:${ready.port}`, { connections, pipelining });
     this.tokens = ready.tokens;
     this.path = variant === 'introspect' ? '/oauth/introspect' : variant === 'revoke' ? '/oauth/revoke' : '/';
@@ -95,16 +107,25 @@ class Driver {
     if (res.statusCode !== 200) this.failures += 1;
   }
 
+  private serverCpu(): Promise<number> {
+    return new Promise((resolve) => {
+      this.child.once('message', (m) => resolve((m as { cpuMicros: number }).cpuMicros / 1e6));
+      this.child.send('cpu');
+    });
+  }
+
   /** Send `n` requests with `width` in flight; `timed: false` is a warm-up that is not counted. */
   async burst(n: number, timed = true): Promise<void> {
     let left = n;
     const worker = async (): Promise<void> => {
       while (left-- > 0) await this.one();
     };
+    const cpuBefore = timed ? await this.serverCpu() : 0;
     const started = performance.now();
     await Promise.all(Array.from({ length: this.width }, worker));
     if (timed) {
       this.seconds += (performance.now() - started) / 1000;
+      this.cpuSeconds += (await this.serverCpu()) - cpuBefore;
       this.requests += n;
     }
   }
@@ -131,11 +152,12 @@ async function main(): Promise<void> {
   const warmup = 2000;
   const rates: Record<Variant, number[]> = { bare: [], revoke: [], introspect: [] };
   const ratios: Record<'revoke' | 'introspect', number[]> = { revoke: [], introspect: [] };
+  const perCpuSecond: Record<Variant, number[]> = { bare: [], revoke: [], introspect: [] };
   for (let round = 0; round < rounds; round++) {
     // Fresh server processes each round. Their bursts interleave, so a neighbour's load on the machine hits every
     // variant alike instead of one variant's whole run.
     const started = await Promise.all(VARIANTS.map((v) => startChild(v, v === 'bare' ? 0 : requests + warmup)));
-    const drivers = started.map(({ ready }, i) => new Driver(VARIANTS[i], ready, connections, pipelining));
+    const drivers = started.map(({ child, ready }, i) => new Driver(VARIANTS[i], child, ready, connections, pipelining));
     try {
       for (const d of drivers) await d.burst(warmup, false);
       for (let b = 0; b < bursts; b++) {
@@ -145,6 +167,7 @@ async function main(): Promise<void> {
       for (const d of drivers) {
         if (d.failures > 0) throw new Error(`${d.variant}: ${d.failures} requests did not answer 200`);
         rates[d.variant].push(d.requests / d.seconds);
+        perCpuSecond[d.variant].push(d.requests / d.cpuSeconds);
       }
       const bareRate = rates.bare[round];
       ratios.revoke.push(rates.revoke[round] / bareRate);
@@ -164,6 +187,9 @@ async function main(): Promise<void> {
     medianPerSecond: { bare: Math.round(median(rates.bare)), revoke: Math.round(median(rates.revoke)), introspect: Math.round(median(rates.introspect)) },
     // Median of the per-round ratios: each ratio compares variants that ran interleaved in the same round.
     ratioToBare: { revoke: +median(ratios.revoke).toFixed(2), introspect: +median(ratios.introspect).toFixed(2) },
+    // Requests per second of server CPU time: the rate one dedicated core would sustain, whatever else runs.
+    perServerCpuSecond: { bare: Math.round(median(perCpuSecond.bare)), revoke: Math.round(median(perCpuSecond.revoke)), introspect: Math.round(median(perCpuSecond.introspect)) },
+    cpuRatioToBare: { revoke: +(median(perCpuSecond.revoke) / median(perCpuSecond.bare)).toFixed(2), introspect: +(median(perCpuSecond.introspect) / median(perCpuSecond.bare)).toFixed(2) },
   };
   if (process.argv.includes('--json')) {
     process.stdout.write(JSON.stringify(summary) + '\n');
@@ -174,6 +200,8 @@ async function main(): Promise<void> {
   process.stdout.write(`  bare node:http   ${summary.medianPerSecond.bare.toString().padStart(8)} req/s\n`);
   process.stdout.write(`  revoke (7009)    ${summary.medianPerSecond.revoke.toString().padStart(8)} req/s  ${summary.ratioToBare.revoke}x bare\n`);
   process.stdout.write(`  introspect       ${summary.medianPerSecond.introspect.toString().padStart(8)} req/s  ${summary.ratioToBare.introspect}x bare\n`);
+  const c = summary.perServerCpuSecond;
+  process.stdout.write(`  per server CPU second: bare ${c.bare}, revoke ${c.revoke} (${summary.cpuRatioToBare.revoke}x), introspect ${c.introspect} (${summary.cpuRatioToBare.introspect}x)\n`);
 }
 
 if (process.argv[2] === 'serve') {
