@@ -13,6 +13,7 @@ import type { HttpCardNode } from '../tree.ts';
 import { describeTarget, type HttpRequest, type HttpResponse } from '../transport.ts';
 
 const METHOD = /^[A-Z]+$/;
+const COMMON_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 
 export async function runHttp(node: HttpCardNode, frame: Frame, run: Run, trace: CardTrace | null): Promise<Record<string, unknown>> {
   const request = buildRequest(node, frame, run);
@@ -43,8 +44,9 @@ export async function runHttp(node: HttpCardNode, frame: Frame, run: Run, trace:
 function buildRequest(node: HttpCardNode, frame: Frame, run: Run): HttpRequest {
   const rawUrl = evaluate(node.url, frame, run);
   if (typeof rawUrl !== 'string') throw flowFailed(`HTTP card at ${node.locator}: url must be text, got ${rawUrl === null ? 'null' : typeof rawUrl}`);
-  const method = asText(evaluate(node.method, frame, run)).toUpperCase();
-  if (!METHOD.test(method)) throw flowFailed(`HTTP card at ${node.locator}: '${method}' is not an HTTP method`);
+  const rawMethod = evaluate(node.method, frame, run);
+  const method = typeof rawMethod === 'string' && COMMON_METHODS.has(rawMethod) ? rawMethod : asText(rawMethod).toUpperCase();
+  if (!COMMON_METHODS.has(method) && !METHOD.test(method)) throw flowFailed(`HTTP card at ${node.locator}: '${method}' is not an HTTP method`);
   const query = node.query === null ? null : evaluate(node.query, frame, run);
   const queryEntries = query !== null && typeof query === 'object' && !Array.isArray(query) ? Object.entries(query) : [];
   let target = queryEntries.length === 0 ? checkedUrls.get(rawUrl) : undefined;
@@ -104,7 +106,8 @@ function parseUrl(rawUrl: string, locator: string): URL {
 }
 
 function bodyTypeOf(contentType: string | undefined): 'json' | 'form' | 'text' {
-  if (contentType === undefined) return 'json';
+  if (contentType === undefined || contentType === 'application/json') return 'json';
+  if (contentType === 'application/x-www-form-urlencoded') return 'form';
   const type = contentType.split(';')[0].trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded') return 'form';
   if (type === 'application/json' || type.endsWith('+json')) return 'json';
