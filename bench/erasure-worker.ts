@@ -34,7 +34,8 @@ const task = JSON.parse(process.argv[2] as string) as Task;
 const tokens = readFileSync(task.tokensFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as [string, string]);
 
 function report(figures: Record<string, number | string>): void {
-  process.stdout.write(`${JSON.stringify({ ...figures, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
+  const memory = process.memoryUsage();
+  process.stdout.write(`${JSON.stringify({ ...figures, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), heapUsedMb: Math.round(memory.heapUsed / 1e6), heapTotalMb: Math.round(memory.heapTotal / 1e6), externalMb: Math.round(memory.external / 1e6) })}\n`);
 }
 
 async function baseline(): Promise<void> {

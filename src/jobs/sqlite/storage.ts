@@ -1,13 +1,13 @@
 /**
  * Job storage for the embedded runner: rows in the SQLite `jobs` table (migration 0002), moved by single atomic
  * statements so two runners on one file could never both own a job. A claim is one UPDATE over a LIMITed sub-select
- * that takes queued jobs that are due and active jobs whose lease ran out (their runner died), skipping groups that
- * are at their limit, and returns the claimed rows: a batch of N jobs costs one statement. Every later change is
+ * that takes due queued jobs, skipping groups that are at their limit, and returns the claimed rows: a batch of N jobs
+ * costs one statement. Jobs whose lease ran out (their runner died) are put back in the queue first, once a second. Every later change is
  * guarded by the lease owner and attempt number, so a runner that lost its lease cannot overwrite the new owner's work.
  * Completed jobs are deleted.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { JobsDatabase, JobState } from '../../store/jobs.ts';
 import type { ClaimedJob, JobStorage, NewJob } from '../dispatcher.ts';
 import type { JobCounts } from '../types.ts';
@@ -28,6 +28,10 @@ interface CompletionBatch {
   timer: NodeJS.Timeout;
 }
 
+/** Due jobs a claim looks at, at most, to find ones whose group has room. */
+const CLAIM_WINDOW = 1000;
+const RECLAIM_INTERVAL_MS = 1000;
+
 /** Completions are deleted together: up to this many per statement, at most this long after the first. */
 const COMPLETE_BATCH = 200;
 const COMPLETE_DELAY_MS = 5;
@@ -37,6 +41,7 @@ export class SqliteJobStorage implements JobStorage {
   private readonly db: Kysely<JobsDatabase>;
   private readonly owner = randomUUID();
   private completing: CompletionBatch | null = null;
+  private readonly lastReclaim = new Map<string, number>();
 
   constructor(db: Kysely<any>) {
     this.db = db as Kysely<JobsDatabase>;
@@ -76,34 +81,45 @@ export class SqliteJobStorage implements JobStorage {
     return rows.map((row) => (inserted.has(row.id) ? row.id : null));
   }
 
+  /**
+   * Returns jobs of dead runners (lease expired) to the queue, at most once a second per job name: a job whose runner
+   * died during its last allowed attempt is failed instead of run again.
+   */
+  private async reclaimExpired(name: string, now: string): Promise<void> {
+    const last = this.lastReclaim.get(name) ?? 0;
+    if (Date.now() - last < RECLAIM_INTERVAL_MS) return;
+    this.lastReclaim.set(name, Date.now());
+    const expired = (qb: UpdateQueryBuilder<JobsDatabase, 'jobs', 'jobs', UpdateResult>) =>
+      qb.where('name', '=', name).where('state', '=', 'active').where('lease_until', '<', now);
+    await expired(this.db.updateTable('jobs'))
+      .set({ state: 'failed', last_error: 'the runner stopped during the last attempt (lease expired)', lease_owner: null, lease_until: null, updated_at: now })
+      .whereRef('attempts', '>=', 'max_attempts')
+      .execute();
+    await expired(this.db.updateTable('jobs'))
+      .set({ state: 'queued', run_at: now, lease_owner: null, lease_until: null, updated_at: now })
+      .execute();
+  }
+
   async claim(name: string, limit: number, fullGroups: readonly string[], leaseMs: number): Promise<ClaimedJob[]> {
     const nowDate = new Date();
     const now = nowDate.toISOString();
     const leaseUntil = new Date(nowDate.getTime() + leaseMs).toISOString();
-    // A runner that died during the last allowed attempt leaves a job that must not run again: fail it.
-    await this.db
-      .updateTable('jobs')
-      .set({ state: 'failed', last_error: 'the runner stopped during the last attempt (lease expired)', lease_owner: null, lease_until: null, updated_at: now })
-      .where('name', '=', name)
-      .where('state', '=', 'active')
-      .where('lease_until', '<', now)
-      .whereRef('attempts', '>=', 'max_attempts')
-      .execute();
-    const candidates = this.db
+    await this.reclaimExpired(name, now);
+    // The next due jobs in order, through the (name, state, run_at) index; the window bounds the work of skipping
+    // groups at their limit, so a claim costs the same with 100 or 100,000 jobs waiting.
+    const due = this.db
       .selectFrom('jobs')
-      .select('id')
+      .select(['id', 'group_key'])
       .where('name', '=', name)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('state', '=', 'queued'), eb('run_at', '<=', now)]),
-          eb.and([eb('state', '=', 'active'), eb('lease_until', '<', now)]),
-        ]),
-      )
-      .$if(fullGroups.length > 0, (qb) =>
-        qb.where((eb) => eb.or([eb('group_key', 'is', null), eb('group_key', 'not in', [...fullGroups])])),
-      )
+      .where('state', '=', 'queued')
+      .where('run_at', '<=', now)
       .orderBy('run_at')
       .orderBy('id')
+      .limit(CLAIM_WINDOW);
+    const candidates = this.db
+      .selectFrom(due.as('due'))
+      .select('due.id')
+      .$if(fullGroups.length > 0, (qb) => qb.where((eb) => eb.or([eb('due.group_key', 'is', null), eb('due.group_key', 'not in', [...fullGroups])])))
       .limit(limit);
     const rows = await this.db
       .updateTable('jobs')
@@ -116,12 +132,7 @@ export class SqliteJobStorage implements JobStorage {
       })
       .where('id', 'in', candidates)
       // Re-checked in the UPDATE itself: another runner on the same file may have claimed a candidate meanwhile.
-      .where((eb) =>
-        eb.or([
-          eb('state', '=', 'queued'),
-          eb.and([eb('state', '=', 'active'), eb('lease_until', '<', now)]),
-        ]),
-      )
+      .where('state', '=', 'queued')
       .returning(['id', 'data', 'attempts', 'max_attempts', 'group_key', 'run_at'])
       .execute();
     rows.sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id < b.id ? -1 : 1));
