@@ -23,6 +23,8 @@ export interface FaultSpec {
   everyNth?: number;
   /** Apply at most this many times, then remove the fault (default: until cleared). */
   times?: number;
+  /** Only calls attributed to this client (see the counters) meet the fault; the others pass untouched. */
+  clientId?: string;
 }
 
 export interface FaultStatus extends FaultSpec {
@@ -57,7 +59,7 @@ function positiveInt(spec: Record<string, unknown>, key: string, max: number): n
 export function parseFault(input: unknown): FaultSpec {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new FaultError('fault', 'must be an object like {"kind":"status","status":503}');
   const spec = input as Record<string, unknown>;
-  const known = new Set(['kind', 'status', 'retryAfter', 'latencyMs', 'everyNth', 'times']);
+  const known = new Set(['kind', 'status', 'retryAfter', 'latencyMs', 'everyNth', 'times', 'clientId']);
   for (const key of Object.keys(spec)) if (!known.has(key)) throw new FaultError(key, `unknown field; expected one of ${[...known].join(', ')}`);
   const kinds: FaultKind[] = ['status', 'rate_limit', 'latency', 'reset', 'hang'];
   if (typeof spec.kind !== 'string' || !(kinds as string[]).includes(spec.kind)) {
@@ -87,6 +89,10 @@ export function parseFault(input: unknown): FaultSpec {
   if (nth !== undefined) out.everyNth = nth;
   const times = positiveInt(spec, 'times', 1_000_000);
   if (times !== undefined) out.times = times;
+  if (spec.clientId !== undefined) {
+    if (typeof spec.clientId !== 'string' || spec.clientId === '') throw new FaultError('clientId', 'must be a non-empty client id');
+    out.clientId = spec.clientId;
+  }
   return out;
 }
 
@@ -117,10 +123,11 @@ export class FaultBoard {
   }
 
   /** Count a call against the endpoint's fault and say whether this call is hit. */
-  decide(endpoint: Endpoint): FaultDecision {
+  decide(endpoint: Endpoint, clientId: string | null): FaultDecision {
     if (this.faults.size === 0) return null;
     const active = this.faults.get(endpoint);
     if (!active) return null;
+    if (active.spec.clientId !== undefined && active.spec.clientId !== clientId) return null;
     active.calls += 1;
     if (active.calls % (active.spec.everyNth ?? 1) !== 0) return null;
     active.applied += 1;

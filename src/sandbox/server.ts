@@ -136,7 +136,7 @@ async function serve(ctx: SandboxContext, raw: IncomingMessage, res: ServerRespo
     return sendJson(res, 405, { error: 'method_not_allowed', error_description: `use ${route.methods.join(' or ')} on ${path}` }, { allow: route.methods.join(', ') });
   }
   attribute(ctx, req, found.param);
-  const decision = ctx.faults.decide(route.endpoint);
+  const decision = ctx.faults.decide(route.endpoint, req.clientId);
   if (decision) {
     const outcome = await ctx.faults.apply(decision.spec, raw, res);
     if (outcome !== 'continue') {

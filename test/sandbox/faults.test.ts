@@ -115,6 +115,21 @@ describe('fault schedules', () => {
     assert.deepEqual(sb.admin.faults(), []);
   });
 
+  it('a client-scoped fault hits only that client and counts only its calls', async () => {
+    sb.admin.setFault('token', { kind: 'status', status: 503, clientId: 'plugboard-rotating', everyNth: 2 });
+    const demo = sb.admin.issueTokens({ clientId: 'plugboard-demo' });
+    const rot = sb.admin.issueTokens({ clientId: 'plugboard-rotating' });
+    const rotAuth = basic('plugboard-rotating', 'plugboard-rotating-secret');
+    assert.equal((await refresh(demo.refresh_token ?? '')).status, 200);
+    const r1 = await postForm(`${sb.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: rot.refresh_token ?? '' }, { authorization: rotAuth });
+    assert.equal(r1.status, 200, 'first call of the client: not the 2nd');
+    assert.equal((await refresh(demo.refresh_token ?? '')).status, 200, 'other clients never meet the fault');
+    const r2 = await postForm(`${sb.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: r1.json().refresh_token }, { authorization: rotAuth });
+    assert.equal(r2.status, 503);
+    assert.equal(sb.admin.faults()[0].calls, 2);
+    assert.throws(() => sb.admin.setFault('token', { kind: 'reset', clientId: '' }), (err: unknown) => err instanceof SandboxInputError && err.path === 'clientId');
+  });
+
   it('a fault on one endpoint leaves the others alone; clearFault(endpoint) clears one', async () => {
     sb.admin.setFault('revoke', { kind: 'status', status: 500 });
     sb.admin.setFault('introspect', { kind: 'status', status: 502 });

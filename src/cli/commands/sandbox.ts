@@ -76,7 +76,7 @@ function run(cmd: Command, action: (print: (s: string) => void) => Promise<void>
 function describeFault(f: FaultStatus): string {
   const what =
     f.kind === 'status' ? `HTTP ${f.status ?? 503}` : f.kind === 'rate_limit' ? `429 Retry-After ${f.retryAfter ?? 1}s` : f.kind === 'latency' ? `+${f.latencyMs} ms` : f.kind;
-  const extra = [f.kind !== 'latency' && f.latencyMs ? `after ${f.latencyMs} ms` : '', f.everyNth ? `one call in ${f.everyNth}` : '', f.times ? `${f.times} time(s)` : '']
+  const extra = [f.kind !== 'latency' && f.latencyMs ? `after ${f.latencyMs} ms` : '', f.everyNth ? `one call in ${f.everyNth}` : '', f.times ? `${f.times} time(s)` : '', f.clientId ? `client ${f.clientId}` : '']
     .filter((s) => s !== '')
     .join(', ');
   return `${f.endpoint.padEnd(11)} ${what}${extra ? ` (${extra})` : ''}  calls=${f.calls} applied=${f.applied}`;
@@ -91,6 +91,7 @@ interface FaultFlags extends AdminFlags {
   hang?: boolean;
   every?: number;
   times?: number;
+  client?: string;
 }
 
 /** Turn `fault set` flags into a fault spec; exactly one kind must be chosen (latency alone is a kind too). */
@@ -106,6 +107,7 @@ export function faultFromFlags(flags: FaultFlags): FaultSpec {
   if (flags.latency !== undefined) spec.latencyMs = flags.latency;
   if (flags.every !== undefined) spec.everyNth = flags.every;
   if (flags.times !== undefined) spec.times = flags.times;
+  if (flags.client !== undefined) spec.clientId = flags.client;
   return spec;
 }
 
@@ -160,7 +162,8 @@ export function register(program: Command): void {
       .option('--reset', 'reset the connection without answering')
       .option('--hang', 'never answer until the client gives up')
       .option('--every <n>', 'only every Nth call', intArg('--every', 1, 1000000))
-      .option('--times <n>', 'only the next N hits, then clear', intArg('--times', 1, 1000000)),
+      .option('--times <n>', 'only the next N hits, then clear', intArg('--times', 1, 1000000))
+      .option('--client <id>', 'only calls from this client'),
   ).action((endpoint: string, _flags: FaultFlags, cmd: Command) =>
     run(cmd, async (print) => {
       const flags = cmd.optsWithGlobals<FaultFlags>();
