@@ -12,6 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { startSandbox } from '../src/sandbox/index.ts';
 
@@ -53,11 +54,20 @@ async function serveVariant(variant: Variant, tokenCount: number): Promise<void>
   process.send?.({ port, tokens } satisfies Ready);
 }
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+const { values: flags } = parseArgs({
+  args: process.argv[2] === 'serve' ? [] : process.argv.slice(2),
+  options: {
+    rounds: { type: 'string', default: '5' },
+    requests: { type: 'string', default: '30000' },
+    connections: { type: 'string', default: '8' },
+    pipelining: { type: 'string', default: '8' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+function positive(name: keyof typeof flags): number {
+  const n = Number(flags[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${String(flags[name])}`);
   return n;
 }
 
@@ -144,10 +154,10 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const rounds = arg('rounds', 5);
-  const requests = arg('requests', 30000);
-  const connections = arg('connections', 8);
-  const pipelining = arg('pipelining', 8);
+  const rounds = positive('rounds');
+  const requests = positive('requests');
+  const connections = positive('connections');
+  const pipelining = positive('pipelining');
   const bursts = 6;
   const warmup = 2000;
   const rates: Record<Variant, number[]> = { bare: [], revoke: [], introspect: [] };
@@ -191,7 +201,7 @@ async function main(): Promise<void> {
     perServerCpuSecond: { bare: Math.round(median(perCpuSecond.bare)), revoke: Math.round(median(perCpuSecond.revoke)), introspect: Math.round(median(perCpuSecond.introspect)) },
     cpuRatioToBare: { revoke: +(median(perCpuSecond.revoke) / median(perCpuSecond.bare)).toFixed(2), introspect: +(median(perCpuSecond.introspect) / median(perCpuSecond.bare)).toFixed(2) },
   };
-  if (process.argv.includes('--json')) {
+  if (flags.json) {
     process.stdout.write(JSON.stringify(summary) + '\n');
     return;
   }
