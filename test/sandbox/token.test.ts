@@ -147,6 +147,15 @@ describe('refresh_token', () => {
     assert.equal(me.status, 401);
   });
 
+  it('two concurrent refreshes with one rotating token: one wins, the other is reuse and kills the family', async () => {
+    const auth = basic('plugboard-rotating', 'plugboard-rotating-secret');
+    const t = await connect(sb, 'plugboard-rotating', 'plugboard-rotating-secret');
+    const results = await Promise.all([1, 2].map(() => postForm(tokenUrl, { grant_type: 'refresh_token', refresh_token: t.refresh_token }, { authorization: auth })));
+    assert.deepEqual(results.map((r) => r.status).sort(), [200, 400]);
+    const winner = results.find((r) => r.status === 200)?.json();
+    assert.equal(sb.admin.tokenState(winner.refresh_token).state, 'revoked', 'the race is why refresh must be serialised per connection');
+  });
+
   it('rejects revoked, expired, foreign, unknown refresh tokens and access tokens', async () => {
     const t = await connect(sb, 'plugboard-demo', 'plugboard-demo-secret');
     sb.admin.revokeToken(t.refresh_token, 'token');
