@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { href, parseHash } from '../../web/src/router.ts';
 import { REDACTED, isSecretKey, redact, redactText } from '../../web/src/redaction.ts';
-import { authFields, configurationFields, describeSubject, messageText, revocationLabel, revocationStyle, toPage } from '../../web/src/model.ts';
+import { authFields, configurationFields, describeSubject, matchesText, messageText, revocationLabel, revocationStyle, toPage } from '../../web/src/model.ts';
 import type { Element } from '../../web/src/model.ts';
 
 test('parseHash: an empty or bare hash is the root route', () => {
@@ -160,4 +160,15 @@ test('describeSubject: each erasure subject kind reads as text, a hashed externa
   assert.equal(describeSubject({ kind: 'tag', tag: 'eu' }), 'tag eu');
   assert.equal(describeSubject({ kind: 'instanceIds', instanceIds: ['a', 'b'] }), '2 connection(s)');
   assert.equal(describeSubject({ kind: 'unknown' }), 'unknown');
+});
+
+test('matchesText: blank matches everything; otherwise name, key or description, ignoring case and padding', () => {
+  const element = connector({ key: 'google-drive', name: 'Google Drive', description: 'Files in the cloud' });
+  assert.equal(matchesText(element, ''), true);
+  assert.equal(matchesText(element, '   '), true);
+  assert.equal(matchesText(element, '  DRIVE '), true);
+  assert.equal(matchesText(element, 'google-d'), true);
+  assert.equal(matchesText(element, 'cloud'), true);
+  assert.equal(matchesText(element, 'dropbox'), false);
+  assert.equal(matchesText(connector({ key: 'x', name: 'X' }), 'files'), false);
 });

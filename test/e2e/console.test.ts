@@ -178,6 +178,13 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
     assert.match(await card.innerText(), /Custom _revoke flow/);
     assert.match(await card.innerText(), /OAuth app\s*not set/);
     await screenshot(page, '02-connectors');
+    await page.getByLabel('Search').fill('SANDBOX console');
+    await page.getByText(/^Showing 1 of \d+ connectors\.$/).waitFor();
+    await page.getByLabel('Revokes by').selectOption('manual');
+    await page.getByText('No connector matches these filters.').waitFor();
+    await page.getByLabel('Revokes by').selectOption('flow');
+    await card.waitFor();
+    await page.getByLabel('Search').fill('');
   });
 
   await t.test('connector: auth settings, flows as card lists, and the OAuth app saved without showing its secret', async () => {

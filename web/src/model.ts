@@ -324,6 +324,13 @@ export function configurationFields(element: Element): ConfigurationField[] {
   );
 }
 
+/** Case-insensitive match of a search text against a connector's name, key and description; blank matches all. */
+export function matchesText(element: Element, text: string): boolean {
+  const needle = text.trim().toLowerCase();
+  if (needle === '') return true;
+  return [element.name, element.key, element.description ?? ''].some((value) => value.toLowerCase().includes(needle));
+}
+
 /** The flows with their cards (detail only: the list answer carries flow names). */
 export function flowsOf(element: Element): Flow[] {
   const flows = element.definition?.flows;
