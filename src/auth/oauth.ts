@@ -214,9 +214,9 @@ export function normalizeTokenBody(body: Record<string, unknown>, status: number
   // Providers that omit token_type (or say "OAuth") issue bearer tokens in practice; RFC 6750 is what we send.
   if (typeof out.token_type !== 'string' || !['bearer', 'dpop'].includes(out.token_type.toLowerCase())) out.token_type = 'bearer';
   // No usable expiry means "unknown": the token is used until the provider rejects it, then refreshed.
-  if (out.expires_in === null || out.expires_in === '' || (typeof out.expires_in === 'string' && !Number.isFinite(Number(out.expires_in)))) delete out.expires_in;
-  if (typeof out.expires_in === 'string') out.expires_in = Number(out.expires_in);
-  if (typeof out.expires_in === 'number' && (out.expires_in <= 0 || !Number.isFinite(out.expires_in))) delete out.expires_in;
+  const seconds = typeof out.expires_in === 'number' ? out.expires_in : typeof out.expires_in === 'string' && out.expires_in.trim() !== '' ? Number(out.expires_in) : Number.NaN;
+  if (Number.isFinite(seconds) && seconds > 0) out.expires_in = seconds;
+  else delete out.expires_in;
   if (Array.isArray(out.scope)) out.scope = out.scope.join(' ');
   if (out.scope !== undefined && typeof out.scope !== 'string') delete out.scope;
   if (out.refresh_token === null || out.refresh_token === '') delete out.refresh_token;

@@ -196,3 +196,23 @@ test('client credentials sends the scope and token parameters', async () => {
   assert.equal(seen[0].form.get('scope'), 'read,write');
   assert.equal(seen[0].form.get('audience'), 'api');
 });
+
+test('property: any token endpoint body normalizes without throwing into RFC 6749 §5.1 / §5.2 shape', async () => {
+  const { normalizeTokenBody } = await import('../../src/auth/oauth.ts');
+  const fc = (await import('fast-check')).default;
+  const value = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }));
+  const body = fc.record({
+    access_token: value, refresh_token: value, token_type: value, expires_in: value, scope: value, error: value, ok: value,
+  }, { requiredKeys: [] });
+  fc.assert(fc.property(body, fc.constantFrom(200, 400, 500), (input, status) => {
+    const out = normalizeTokenBody(input as Record<string, unknown>, status, { okFlag: 'ok' }, NOW);
+    if (out.status !== 200) {
+      if (status === 200) assert.equal(typeof out.body.error, 'string', 'an error hidden in a 200 surfaces as an error code');
+      return;
+    }
+    assert.ok(out.body.token_type === 'bearer' || (typeof out.body.token_type === 'string' && ['bearer', 'dpop'].includes(out.body.token_type.toLowerCase())));
+    if (out.body.expires_in !== undefined) assert.ok(typeof out.body.expires_in === 'number' && Number.isFinite(out.body.expires_in) && out.body.expires_in > 0);
+    if (out.body.scope !== undefined) assert.equal(typeof out.body.scope, 'string');
+    if (out.body.refresh_token !== undefined) assert.notEqual(out.body.refresh_token, '');
+  }), { numRuns: 500 });
+});
