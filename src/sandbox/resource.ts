@@ -101,19 +101,21 @@ export function handleApi(state: ProviderState, shelf: FileShelf, req: SandboxRe
   }
   const owner = record.userId ?? record.clientId;
   const path = req.path;
-  if (path === '/api/ping' && req.method === 'GET') return sendJson(res, 200, { ok: true });
-  if (path === '/api/me' && req.method === 'GET') {
+  // HEAD is answered as GET; node:http drops the body.
+  const method = req.method === 'HEAD' ? 'GET' : req.method;
+  if (path === '/api/ping' && method === 'GET') return sendJson(res, 200, { ok: true });
+  if (path === '/api/me' && method === 'GET') {
     if (!hasScope(record, 'profile')) return bearerError(res, 403, 'insufficient_scope', 'this call needs the profile scope');
     const user = record.userId === null ? undefined : state.users.get(record.userId);
     if (!user) return sendJson(res, 200, { id: record.clientId, kind: 'client', client_id: record.clientId, scope: record.scope });
     return sendJson(res, 200, { id: user.id, kind: 'user', username: user.username, name: user.name, email: user.email, client_id: record.clientId, scope: record.scope });
   }
   if (path === '/api/files') {
-    if (req.method === 'GET') {
+    if (method === 'GET') {
       if (!hasScope(record, 'files.read')) return bearerError(res, 403, 'insufficient_scope', 'this call needs the files.read scope');
       return sendJson(res, 200, { files: shelf.list(owner) });
     }
-    if (req.method === 'POST') {
+    if (method === 'POST') {
       if (!hasScope(record, 'files.write')) return bearerError(res, 403, 'insufficient_scope', 'this call needs the files.write scope');
       const body = jsonBody(req);
       if (!body.ok) return sendJson(res, 400, { error: 'invalid_request', error_description: body.message });
@@ -128,7 +130,7 @@ export function handleApi(state: ProviderState, shelf: FileShelf, req: SandboxRe
     }
     return sendJson(res, 405, { error: 'method_not_allowed', error_description: 'use GET or POST on /api/files' }, { allow: 'GET, POST' });
   }
-  if (path.startsWith('/api/files/') && req.method === 'GET') {
+  if (path.startsWith('/api/files/') && method === 'GET') {
     if (!hasScope(record, 'files.read')) return bearerError(res, 403, 'insufficient_scope', 'this call needs the files.read scope');
     let id: string;
     try {
@@ -140,5 +142,5 @@ export function handleApi(state: ProviderState, shelf: FileShelf, req: SandboxRe
     if (!file) return sendJson(res, 404, { error: 'not_found', error_description: `no file with id "${id}"` });
     return sendJson(res, 200, file);
   }
-  sendJson(res, 404, { error: 'not_found', error_description: `no API endpoint ${req.method} ${path}; try /api/me, /api/files, /api/ping` });
+  sendJson(res, 404, { error: 'not_found', error_description: `no API endpoint ${method} ${path}; try /api/me, /api/files, /api/ping` });
 }

@@ -16,7 +16,7 @@ export interface Reply {
 
 export async function call(
   url: string,
-  opts: { method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+  opts: { method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
 ): Promise<Reply> {
   const res = await request(url, {
     method: opts.method ?? 'GET',

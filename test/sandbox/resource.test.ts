@@ -100,6 +100,9 @@ describe('protected API (RFC 6750)', () => {
     assert.equal(created.json().size, 5);
     assert.equal((await call(`${sb.url}/api/files`, { headers: h })).json().files.length, 3);
     assert.deepEqual((await call(`${sb.url}/api/ping`, { headers: h })).json(), { ok: true });
+    const head = await call(`${sb.url}/api/me`, { method: 'HEAD', headers: h });
+    assert.equal(head.status, 200);
+    assert.equal(head.text, '');
     const bob = sb.admin.issueTokens({ clientId: 'plugboard-demo', userId: 'bob' });
     assert.equal((await call(`${sb.url}/api/files`, { headers: bearer(bob.access_token) })).json().files.length, 2, "bob does not see alice's files");
   });
