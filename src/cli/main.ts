@@ -4,11 +4,16 @@
  * command group is added by adding one file. Commands other than `start` are thin clients of the REST API
  * (see client.ts). Errors print one clear line to stderr and exit with status 1, never a stack trace.
  */
+import module from 'node:module';
 import { readdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+
+// Caches compiled (and type-stripped) modules on disk: a restart then skips most of the parse and compile work,
+// which is the bulk of the time from process start to ready.
+module.enableCompileCache?.();
 
 const COMMANDS_DIR = fileURLToPath(new URL('./commands/', import.meta.url));
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
