@@ -221,6 +221,8 @@ const ConnectorShape = z.strictObject({
   revocation: RevocationProvenanceSchema.optional(),
   /** Loud, explicit opt-in for plain-HTTP or private-network targets; off by default. */
   dangerouslyAllowInsecureTargets: InsecureTargetsSchema.prefault({}),
+  /** Proxied calls: retries on 429 (honouring Retry-After) and 502/503/504 (backoff), off by default; see docs/proxy.md. */
+  proxy: z.strictObject({ retries: z.number().int().min(0).max(5, 'expected 0 to 5 retries').default(0) }).prefault({}),
   flows: FlowListSchema.default([]),
 });
 

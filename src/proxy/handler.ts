@@ -49,7 +49,8 @@ export async function handleProxyCall(call: ProxyCall): Promise<FastifyReply> {
   const raw = request.raw;
   const { path, query } = splitProxyUrl(raw.url ?? '/', call.skipSegments);
   const connection = await openProxyConnection(ctx, call.orgId, call.instanceId, { refreshFailureLimit: ctx.config.health.refreshFailureLimit });
-  const retry = retryOptionsFrom(request.headers, NO_RETRIES);
+  // The connector's default (`proxy.retries`), which the caller's X-Plugboard-Retry header overrides either way.
+  const retry = retryOptionsFrom(request.headers, { ...NO_RETRIES, maxRetries: connection.connector.proxy.retries });
   const abort = new AbortController();
   const onClose = () => {
     if (!reply.raw.writableFinished) abort.abort(new PlugboardError('SHUTTING_DOWN', 'The caller went away before the provider answered.'));

@@ -13,9 +13,11 @@ import type { AddressInfo } from 'node:net';
 import { Client, request as undiciRequest } from 'undici';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { startSandbox, type Sandbox, DEFAULT_CLIENT } from '../../src/sandbox/index.ts';
+import { deployConnector } from '../connections/fixtures.ts';
 
 let app: TestApp;
 let sandbox: Sandbox;
+let flakyCount = 0;
 let echo: { url: string; seen: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string }>; close(): Promise<void> };
 
 async function startEcho() {
@@ -26,6 +28,10 @@ async function startEcho() {
     req.on('end', () => {
       const entry = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() };
       seen.push(entry);
+      if (req.url?.startsWith('/flaky') && (flakyCount++ % 2 === 0)) {
+        res.writeHead(503, { 'retry-after': '0' }).end('busy');
+        return;
+      }
       if (req.url?.startsWith('/fail')) {
         res.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unprocessable', echoed: req.headers.authorization }));
         return;
@@ -209,6 +215,28 @@ test('HEAD, PUT, PATCH, DELETE and OPTIONS are forwarded with their method', asy
   await head.body.dump();
   assert.equal(head.statusCode, 200);
   assert.equal(echo.seen.at(-1)?.method, 'HEAD');
+});
+
+test('retries: a connector default (proxy.retries) applies, and the caller header overrides it', async () => {
+  await deployConnector(app, {
+    key: 'flaky-api',
+    name: 'Flaky API',
+    baseUrl: echo.url,
+    auth: { type: 'custom', apply: { in: 'header', name: 'X-Api-Key' } },
+    dangerouslyAllowInsecureTargets: { plainHttp: true, privateNetwork: true },
+    proxy: { retries: 2 },
+  }, null);
+  const created = await app.call('POST', '/instances', { body: { element: { key: 'flaky-api' }, name: 'flaky', credentials: { apiKey: 'flaky-key-000000' } } });
+  assert.equal(created.status, 201, created.text);
+  flakyCount = 0;
+  const retried = await app.call('GET', `/instances/${created.body.id}/proxy/flaky`);
+  assert.equal(retried.status, 200, retried.text);
+  flakyCount = 0;
+  const refused = await app.call('GET', `/instances/${created.body.id}/proxy/flaky`, { headers: { 'x-plugboard-retry': 'off' } });
+  assert.equal(refused.status, 503);
+  assert.equal(refused.body.code, 'PROVIDER_ERROR');
+  const bad = await app.call('POST', '/elements', { body: { key: 'too-many', name: 'x', baseUrl: 'https://api.example.com', auth: { type: 'custom', apply: { in: 'header', name: 'X-Key' } }, proxy: { retries: 9 } } });
+  assert.equal(bad.status, 400, bad.text);
 });
 
 test('a bad retry header is a 400 naming it', async () => {
