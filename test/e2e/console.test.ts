@@ -202,10 +202,33 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
     await screenshot(page, '03-connector');
   });
 
-  let instanceId = '';
-  await t.test('test connections: + New Connection through the OAuth popup creates an active connection', async () => {
+  await t.test('test connections: consent denied in the popup shows the callback error and creates nothing', async () => {
     await page.getByRole('link', { name: 'Test connections' }).click();
     await page.getByRole('heading', { name: 'Test connections: Sandbox Console' }).waitFor();
+    sandbox.admin.updateSettings({ autoApprove: false });
+    try {
+      await page.getByRole('button', { name: '+ New Connection' }).click();
+      await page.getByLabel('Name').fill('Denied');
+      const popupPromise = page.waitForEvent('popup');
+      await page.getByRole('button', { name: 'Connect with Sandbox Console' }).click();
+      const popup = await popupPromise;
+      await popup.getByRole('button', { name: 'Deny' }).click();
+      await popup.waitForEvent('close', { timeout: 15_000 });
+    } finally {
+      sandbox.admin.updateSettings({ autoApprove: true });
+    }
+    const alert = page.getByRole('alert');
+    await alert.getByText('Could not create the connection').waitFor();
+    assert.match(await alert.innerText(), /OAUTH_ERROR/);
+    assert.match(await alert.innerText(), /access_denied/);
+    const listed = await app.call('GET', `/instances?element=${CONNECTOR_KEY}`);
+    assert.equal(listed.body.instances.length, 0, 'a denied consent creates no connection');
+    await screenshot(page, '04a-consent-denied');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  let instanceId = '';
+  await t.test('test connections: + New Connection through the OAuth popup creates an active connection', async () => {
     await page.getByText('No connections to Sandbox Console yet').waitFor();
     await page.getByRole('button', { name: '+ New Connection' }).click();
     await page.getByLabel('Name').fill('Alice files');
