@@ -310,6 +310,9 @@ export async function forwardRequest(input: ForwardInput): Promise<ForwardResult
     recorder = new ReplayRecorder(input.replayLimitBytes ?? DEFAULT_REPLAY_LIMIT);
     input.body.on('error', (err) => recorder?.destroy(err));
     firstBody = input.body.pipe(recorder);
+  } else {
+    // No body goes out (none came, or GET/HEAD): a Content-Length would make the provider wait for bytes never sent.
+    delete headers['content-length'];
   }
   const bodyForAttempt = (attempt: number): Readable | Buffer | null | 'unreplayable' => {
     if (attempt === 0 || recorder === null) return attempt === 0 ? firstBody : null;

@@ -117,6 +117,19 @@ test('forwards method, path, query, body and headers with the bearer credential 
   }
 });
 
+test('a GET that came with a body is forwarded without it and without its Content-Length', async () => {
+  const up = await upstream(() => ({ status: 200, body: 'ok' }));
+  try {
+    const res = await forwardRequest({ method: 'GET', path: '/x', query: '', headers: { 'content-length': '5', 'content-type': 'text/plain' }, body: Readable.from(['hello']), target: target(up.url), credentials: new ScriptedConnection(token('t-get-body')), retry: NO_RETRIES });
+    assert.equal(res.statusCode, 200);
+    await res.body.resume();
+    assert.equal(up.seen[0].headers['content-length'], undefined);
+    assert.equal(up.seen[0].body, '');
+  } finally {
+    await up.close();
+  }
+});
+
 test('applies header, query and basic placements; the caller cannot inject the credential query parameter', async () => {
   const up = await upstream(() => ({ status: 200, body: 'ok' }));
   try {
