@@ -45,3 +45,13 @@ test('ports out of range are refused', () => {
   assert.throws(() => loadConfig({ PORT: '70000' }), /PORT/);
   assert.throws(() => loadConfig({ SANDBOX_PORT: '-1' }), /SANDBOX_PORT/);
 });
+
+test('every setting is documented in the README and docs/configuration.md', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { ENVIRONMENT } = await import('./config.ts');
+  for (const file of ['../README.md', '../docs/configuration.md']) {
+    const text = readFileSync(new URL(file, import.meta.url), 'utf8');
+    const missing = ENVIRONMENT.filter((e) => !text.includes(`| \`${e.name}\` |`)).map((e) => e.name);
+    assert.deepEqual(missing, [], `${file} lacks rows for ${missing.join(', ')}`);
+  }
+});
