@@ -93,9 +93,12 @@ export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
     reply.header('x-request-id', request.id);
     if (ctx.shuttingDown) throw new PlugboardError('SHUTTING_DOWN', 'The server is shutting down; retry on another instance or after restart', { headers: { 'retry-after': '5' } });
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
-  });
+  // One line per request at debug level; the hook is not even installed otherwise (it is on every request's path).
+  if (ctx.log.isLevelEnabled('debug')) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
+    });
+  }
 
   app.setErrorHandler((rawError, request, reply) => {
     const { error, unexpected } = toPlugboardError(rawError, config.bodyLimit);

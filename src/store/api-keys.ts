@@ -4,7 +4,7 @@
  * permissions (a subset of what its creator may do) and is revoked by setting `revoked_at`, never deleted, so
  * listings keep the history of who had access.
  */
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { issueCredential } from '../crypto/secret-hash.ts';
 import { newId } from '../crypto/random.ts';
 import { isPermission, type Permission } from '../core/permissions.ts';
@@ -61,9 +61,18 @@ export async function revokeApiKey(db: Kysely<Database>, orgId: string, id: stri
   return getApiKey(db, orgId, id);
 }
 
+/** The authentication query runs on every request: it is compiled once per database and reused with new parameters. */
+const lookupQueries = new WeakMap<Kysely<Database>, CompiledQuery>();
+
 /** Authentication only: the key behind a lookup, with its hash for the constant-time comparison. */
 export async function findApiKeyCredential(db: Kysely<Database>, lookup: string): Promise<(ApiKey & { secretHash: string }) | undefined> {
-  const row = await db.selectFrom('api_keys').selectAll().where('lookup', '=', lookup).executeTakeFirst();
+  let compiled = lookupQueries.get(db);
+  if (compiled === undefined) {
+    compiled = db.selectFrom('api_keys').selectAll().where('lookup', '=', lookup).compile();
+    lookupQueries.set(db, compiled);
+  }
+  const result = await db.executeQuery<ApiKeyTable>(CompiledQuery.raw(compiled.sql, [lookup]));
+  const row = result.rows[0];
   return row === undefined ? undefined : { ...toApiKey(row), secretHash: row.secret_hash };
 }
 
