@@ -15,6 +15,7 @@ import PgBoss from 'pg-boss';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { ClaimedJob, JobStorage, NewJob, QueueSettings } from '../dispatcher.ts';
 import type { JobCounts } from '../types.ts';
+import { WriteBatcher } from '../batcher.ts';
 
 /** What pg-boss stores as job data: the caller's data plus what the dispatcher needs back on every attempt. */
 interface Envelope {
@@ -61,6 +62,7 @@ export class PgBossJobStorage implements JobStorage {
   private readonly schema: string;
   readonly boss: PgBoss;
   private lastError: Error | undefined;
+  private readonly completions = new Map<string, WriteBatcher<string>>();
 
   constructor(options: PgBossStorageOptions) {
     this.db = options.db;
@@ -161,8 +163,17 @@ export class PgBossJobStorage implements JobStorage {
     });
   }
 
-  async complete(job: ClaimedJob): Promise<void> {
-    await this.boss.complete(job.name, job.id);
+  /** Completions are sent to pg-boss in batches per job name (one statement for up to 200 jobs). */
+  complete(job: ClaimedJob): Promise<void> {
+    let batcher = this.completions.get(job.name);
+    if (batcher === undefined) {
+      const name = job.name;
+      batcher = new WriteBatcher<string>(async (ids) => {
+        await this.boss.complete(name, ids);
+      }, { max: 200, delayMs: 5 });
+      this.completions.set(name, batcher);
+    }
+    return batcher.add(job.id);
   }
 
   /** Completes the running job and inserts its successor atomically. */

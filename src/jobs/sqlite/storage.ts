@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { JobsDatabase, JobState } from '../../store/jobs.ts';
 import type { ClaimedJob, JobStorage, NewJob } from '../dispatcher.ts';
+import { WriteBatcher } from '../batcher.ts';
 import type { JobCounts } from '../types.ts';
 
 interface SqliteToken {
@@ -19,14 +20,6 @@ interface SqliteToken {
 
 /** Rows per INSERT: 11 parameters each stays far below SQLite's 32766-parameter limit. */
 const INSERT_CHUNK = 500;
-
-interface CompletionBatch {
-  ids: string[];
-  done: Promise<void>;
-  resolve(): void;
-  reject(error: unknown): void;
-  timer: NodeJS.Timeout;
-}
 
 /** Due jobs a claim looks at, at most, to find ones whose group has room. */
 const CLAIM_WINDOW = 1000;
@@ -40,7 +33,13 @@ export class SqliteJobStorage implements JobStorage {
   readonly backend = 'sqlite' as const;
   private readonly db: Kysely<JobsDatabase>;
   private readonly owner = randomUUID();
-  private completing: CompletionBatch | null = null;
+  // Owner-guarded: a job whose lease passed to another runner is that runner's to finish.
+  private readonly completions = new WriteBatcher<string>(
+    async (ids) => {
+      await this.db.deleteFrom('jobs').where('id', 'in', ids).where('state', '=', 'active').where('lease_owner', '=', this.owner).execute();
+    },
+    { max: COMPLETE_BATCH, delayMs: COMPLETE_DELAY_MS },
+  );
   private readonly lastReclaim = new Map<string, number>();
 
   constructor(db: Kysely<any>) {
@@ -162,32 +161,7 @@ export class SqliteJobStorage implements JobStorage {
    * job's row is gone; a crash before that only means the job runs again, which at-least-once allows.
    */
   complete(job: ClaimedJob): Promise<void> {
-    let batch = this.completing;
-    if (batch === null) {
-      let resolve!: () => void;
-      let reject!: (error: unknown) => void;
-      const done = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      const created: CompletionBatch = { ids: [], done, resolve, reject, timer: setTimeout(() => this.flushCompletions(created), COMPLETE_DELAY_MS) };
-      this.completing = created;
-      batch = created;
-    }
-    batch.ids.push(job.id);
-    if (batch.ids.length >= COMPLETE_BATCH) {
-      clearTimeout(batch.timer);
-      this.flushCompletions(batch);
-    }
-    return batch.done;
-  }
-
-  private flushCompletions(batch: CompletionBatch): void {
-    if (this.completing === batch) this.completing = null;
-    // Owner-guarded: a job whose lease passed to another runner is that runner's to finish.
-    this.db.deleteFrom('jobs').where('id', 'in', batch.ids).where('state', '=', 'active').where('lease_owner', '=', this.owner)
-      .execute()
-      .then(() => batch.resolve(), (error: unknown) => batch.reject(error));
+    return this.completions.add(job.id);
   }
 
   async retry(job: ClaimedJob, delayMs: number, reason: string): Promise<void> {
