@@ -1,10 +1,11 @@
 /**
  * The web console in a real browser: Debian's chromium driven by playwright-core (headless, fresh user-data-dir, no
  * network beyond loopback) against a complete in-process Plugboard (the test harness) and the sandbox provider. The
- * journey is the one a connector builder takes: sign in (a wrong key first), set the OAuth app, connect through the
- * sandbox in a popup, authping, test revoke (the provider really revokes), reauthorize in place, read the events
- * timeline, delete (cancel first, then confirm) with the revocation outcome, connect again by redirect, erase that
- * person and read the receipt, add a webhook and read its delivery log. Each page is saved as a screenshot under
+ * journey is the one a connector builder takes: sign in (a wrong key first), set the OAuth app, deny consent once,
+ * connect through the sandbox in a popup, authping, test revoke (the provider really revokes), reauthorize in place,
+ * rename, disable and enable, read the events timeline, delete (cancel first, then confirm) with the revocation
+ * outcome, connect again by redirect, erase that person and read the receipt, add a webhook and read its delivery
+ * log, connect an API-key connector through its generated form, and end with a read-only and then a revoked key. Each page is saved as a screenshot under
  * `test-results/console/` (not committed). Secrets (the API key, the OAuth client secret, the connection's tokens)
  * must never appear in any page. Skipped, saying why, when chromium is not installed.
  */
@@ -301,6 +302,12 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
     await timeline.getByText('instance.revoked').waitFor();
     await timeline.getByText('instance.reauthenticated').waitFor();
     await timeline.getByText('instance.created').waitFor();
+    const header = page.locator('.page-header');
+    await header.getByRole('button', { name: 'Disable' }).click();
+    await header.getByText('Disabled', { exact: true }).waitFor();
+    await timeline.getByText('instance.disabled').waitFor();
+    await header.getByRole('button', { name: 'Enable' }).click();
+    await header.getByText('Active', { exact: true }).waitFor();
     await assertNoSecrets(page, secrets, 'the connection page');
     await screenshot(page, '08-connection-events');
   });

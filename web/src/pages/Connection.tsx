@@ -40,8 +40,9 @@ function EventData({ data }: { data: Record<string, unknown> | undefined }) {
   );
 }
 
-function EventTimeline({ instanceId }: { instanceId: string }) {
-  const events = useApi(async (signal) => toPage<PlatformEvent>(await api.get('/events', { instanceId, limit: 100 }, signal), ['events']).items, [instanceId]);
+/** `version` changes whenever the connection does (its updatedDate and status), so the timeline follows along. */
+function EventTimeline({ instanceId, version }: { instanceId: string; version: string }) {
+  const events = useApi(async (signal) => toPage<PlatformEvent>(await api.get('/events', { instanceId, limit: 100 }, signal), ['events']).items, [instanceId, version]);
   return (
     <section aria-labelledby="timeline-heading">
       <div className="section-head">
@@ -148,7 +149,7 @@ export function ConnectionPage({ instanceId }: { instanceId: string }) {
                 </details>
               ) : null}
             </div>
-            <EventTimeline instanceId={instance.id} />
+            <EventTimeline instanceId={instance.id} version={`${instance.updatedDate ?? ''} ${instance.status}`} />
           </>
         )}
       </Async>
