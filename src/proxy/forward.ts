@@ -342,7 +342,14 @@ export async function forwardRequest(input: ForwardInput): Promise<ForwardResult
     if (res.statusCode === 401) {
       if (!refreshed) {
         refreshed = true;
-        const outcome = await input.credentials.refreshAfterRejection(credential);
+        let outcome: RefreshOutcome;
+        try {
+          outcome = await input.credentials.refreshAfterRejection(credential);
+        } catch (error) {
+          // A transient refresh failure (provider down): free the pooled socket before reporting it.
+          res.body.destroy();
+          throw error;
+        }
         if (!outcome.ok) {
           const providerMessage = scrubCredential(await readErrorBody(res.body, res.headers['content-type'], errorLimit), credential);
           const reason = outcome.reason === 'invalid_grant' ? 'the provider refused the refresh token (invalid_grant)' : 'the provider refused the credential and it cannot be refreshed';

@@ -16,7 +16,7 @@ import {
   retryOptionsFrom,
 } from '../../src/proxy/forward.ts';
 import type { ConnectionCredentials, CredentialPlacement, ProxyCredential, ProxyTarget, RefreshOutcome } from '../../src/proxy/forward.ts';
-import { isPlugboardError } from '../../src/core/errors.ts';
+import { PlugboardError, isPlugboardError } from '../../src/core/errors.ts';
 
 interface Seen {
   method: string;
@@ -202,6 +202,26 @@ test('a refresh refused with invalid_grant invalidates at once, with no retry', 
     );
     assert.equal(up.seen.length, 1);
     assert.deepEqual(conn.invalidated, ['the provider refused the refresh token (invalid_grant)']);
+  } finally {
+    await up.close();
+  }
+});
+
+test('a transient refresh failure after a 401 is reported as such and leaves the connection valid', async () => {
+  const up = await upstream(() => ({ status: 401, body: 'expired' }));
+  try {
+    const conn = new ScriptedConnection(token('t-transient'));
+    conn.refreshAfterRejection = async () => {
+      throw new PlugboardError('PROVIDER_UNREACHABLE', 'The token endpoint could not be reached.');
+    };
+    await assert.rejects(
+      forwardRequest({ method: 'GET', path: '/', query: '', headers: {}, body: null, target: target(up.url), credentials: conn, retry: NO_RETRIES }),
+      (err: unknown) => isPlugboardError(err) && err.code === 'PROVIDER_UNREACHABLE',
+    );
+    assert.deepEqual(conn.invalidated, []);
+    // The pooled socket was freed: the next call on the same origin goes through.
+    const again = await forwardRequest({ method: 'GET', path: '/', query: '', headers: {}, body: null, target: target(up.url), credentials: new ScriptedConnection(token('t-next'), [{ ok: false, reason: 'invalid_grant', message: 'x' }]), retry: NO_RETRIES }).catch((e: unknown) => e);
+    assert.ok(isPlugboardError(again) && again.code === 'INVALID_ACCESS_TOKEN');
   } finally {
     await up.close();
   }
