@@ -13,7 +13,7 @@ function CardRun({ card, index, rootFlow }: { card: ExecutionCard; index: number
   const name = card.cardId ?? card.card ?? `card ${index + 1}`;
   const failed = card.error !== undefined && card.error !== null;
   return (
-    <li className="card execution-card" style={{ marginLeft: `${Math.min(card.depth ?? 0, 6) * 1.25}rem` }}>
+    <li className={`card execution-card depth-${Math.min(Math.max(card.depth ?? 0, 0), 4)}`}>
       <div className="connection-head">
         <h3>
           <span className="muted">{(card.seq ?? index) + 1}.</span> <code>{name}</code>{' '}
