@@ -347,7 +347,7 @@ export async function forwardRequest(input: ForwardInput): Promise<ForwardResult
           outcome = await input.credentials.refreshAfterRejection(credential);
         } catch (error) {
           // A transient refresh failure (provider down): free the pooled socket before reporting it.
-          res.body.destroy();
+          await res.body.dump().catch(() => undefined);
           throw error;
         }
         if (!outcome.ok) {

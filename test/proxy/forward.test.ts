@@ -227,6 +227,19 @@ test('a transient refresh failure after a 401 is reported as such and leaves the
   }
 });
 
+test('a large provider error body is cut at the limit in providerMessage', async () => {
+  const up = await upstream(() => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(200_000) }));
+  try {
+    await assert.rejects(
+      forwardRequest({ method: 'GET', path: '/', query: '', headers: {}, body: null, target: target(up.url), credentials: new ScriptedConnection(token('t-large')), retry: NO_RETRIES, errorBodyLimitBytes: 1000 }),
+      (err: unknown) => isPlugboardError(err) && err.status === 500 && typeof err.providerMessage === 'string' && err.providerMessage.startsWith('x'.repeat(1000)) && /truncated at 1000 bytes/.test(err.providerMessage),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    await up.close();
+  }
+});
+
 test('other provider errors keep the provider status and carry the body in providerMessage', async () => {
   const up = await upstream(() => ({ status: 404, headers: { 'content-type': 'application/json' }, body: '{"message":"no such file"}' }));
   try {
