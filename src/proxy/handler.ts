@@ -9,7 +9,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { AppContext } from '../context.ts';
-import { PlugboardError } from '../core/errors.ts';
 import { forwardRequest, NO_RETRIES, retryOptionsFrom } from './forward.ts';
 import { openProxyConnection } from './connection.ts';
 import { UsageRecorder } from './usage.ts';
@@ -53,7 +52,8 @@ export async function handleProxyCall(call: ProxyCall): Promise<FastifyReply> {
   const retry = retryOptionsFrom(request.headers, { ...NO_RETRIES, maxRetries: connection.connector.proxy.retries });
   const abort = new AbortController();
   const onClose = () => {
-    if (!reply.raw.writableFinished) abort.abort(new PlugboardError('SHUTTING_DOWN', 'The caller went away before the provider answered.'));
+    // Nobody is left to read the answer: stop waiting for the provider.
+    if (!reply.raw.writableFinished) abort.abort();
   };
   reply.raw.once('close', onClose);
   const result = await forwardRequest({

@@ -10,16 +10,8 @@ import { DEFAULT_DELIVERY_SETTINGS, DELIVERY_JOB, deliverOnce, scanOutbox, type 
 /** How often the outbox is scanned. */
 export const OUTBOX_POLL_MS = 500;
 
-const settingsByContext = new WeakMap<AppContext, DeliverySettings>();
-
-/** The delivery settings in force for a context (the test endpoint and tests read them). */
-export function deliverySettings(ctx: AppContext): DeliverySettings {
-  return settingsByContext.get(ctx) ?? { ...DEFAULT_DELIVERY_SETTINGS, policy: { allowPrivateTargets: ctx.config.webhooks.allowPrivateTargets } };
-}
-
 export async function install(ctx: AppContext): Promise<void> {
   const settings: DeliverySettings = { ...DEFAULT_DELIVERY_SETTINGS, policy: { allowPrivateTargets: ctx.config.webhooks.allowPrivateTargets } };
-  settingsByContext.set(ctx, settings);
   ctx.jobs.define<DeliveryJobData>(DELIVERY_JOB, (data, job) => deliverOnce(ctx, settings, data, job), {
     concurrency: 10,
     maxAttempts: settings.maxAttempts,
