@@ -3,7 +3,7 @@
  * `node:http` server answering a JSON body of the same size, measured in the same run. Each round starts a fresh
  * server process per variant, in alternating order; the load comes from this process (undici pool, keep-alive) and
  * the server reports the CPU time (user + system) it spent during the load, so the figure is CPU per request, not
- * latency. Reports the median of the per-round ratios. Target (issue 2): <= 2x.
+ * latency. A third variant, unauthenticated `GET /health` on the same server, shows the HTTP-framework floor. Reports the median of the per-round ratios. Target (issue 2): <= 2x.
  *
  *   node bench/api-read.ts [--rounds 5] [--requests 4000] [--connections 8] [--json]
  */
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
-type Variant = 'plugboard' | 'bare';
+type Variant = 'plugboard' | 'health' | 'bare';
 interface Ready { url: string; apiKey: string; path: string }
 
 const SELF = fileURLToPath(import.meta.url);
@@ -24,13 +24,13 @@ const SELF = fileURLToPath(import.meta.url);
 async function child(variant: Variant): Promise<void> {
   let ready: Ready;
   let close: () => Promise<void>;
-  if (variant === 'plugboard') {
+  if (variant === 'plugboard' || variant === 'health') {
     const { loadConfig } = await import('../src/config.ts');
     const { startApp } = await import('../src/app.ts');
     const dataDir = mkdtempSync(path.join(tmpdir(), 'plugboard-bench-'));
     const config = loadConfig({}, { port: 0, host: '127.0.0.1', dataDir, logLevel: 'warn', sandbox: { enabled: false }, webDir: path.join(dataDir, 'none') });
     const app = await startApp(config, { logStream: { write: () => {} } });
-    ready = { url: app.url, apiKey: app.bootstrap!.apiKey, path: '/api-keys' };
+    ready = { url: app.url, apiKey: app.bootstrap!.apiKey, path: variant === 'health' ? '/health' : '/api-keys' };
     close = async () => { await app.close(); rmSync(dataDir, { recursive: true, force: true }); };
   } else {
     // The same response size as the Plugboard answer, so serialisation and socket writes are comparable.
@@ -106,17 +106,18 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const requests = Number(values.requests);
   const connections = Number(values.connections);
-  const results: Array<{ round: number; plugboardMicros: number; bareMicros: number; ratio: number }> = [];
+  const results: Array<{ round: number; plugboardMicros: number; healthMicros: number; bareMicros: number; ratio: number }> = [];
   for (let round = 0; round < rounds; round++) {
-    const order: Variant[] = round % 2 === 0 ? ['bare', 'plugboard'] : ['plugboard', 'bare'];
-    const cpu: Record<Variant, number> = { bare: 0, plugboard: 0 };
+    const order: Variant[] = round % 2 === 0 ? ['bare', 'health', 'plugboard'] : ['plugboard', 'health', 'bare'];
+    const cpu: Record<Variant, number> = { bare: 0, health: 0, plugboard: 0 };
     for (const variant of order) cpu[variant] = await measure(variant, requests, connections);
-    results.push({ round, plugboardMicros: cpu.plugboard, bareMicros: cpu.bare, ratio: cpu.plugboard / cpu.bare });
+    results.push({ round, plugboardMicros: cpu.plugboard, healthMicros: cpu.health, bareMicros: cpu.bare, ratio: cpu.plugboard / cpu.bare });
   }
   const summary = {
     rounds, requests, connections,
     plugboardMicrosPerRequest: median(results.map((r) => r.plugboardMicros)),
     bareMicrosPerRequest: median(results.map((r) => r.bareMicros)),
+    unauthenticatedHealthMicrosPerRequest: median(results.map((r) => r.healthMicros)),
     ratio: median(results.map((r) => r.ratio)),
     target: 2,
   };
@@ -124,8 +125,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ summary, results }, null, 2)}\n`);
     return;
   }
-  for (const r of results) process.stdout.write(`round ${r.round}: plugboard ${r.plugboardMicros.toFixed(1)} us/req, bare ${r.bareMicros.toFixed(1)} us/req, ratio ${r.ratio.toFixed(2)}\n`);
-  process.stdout.write(`median: plugboard ${summary.plugboardMicrosPerRequest.toFixed(1)} us CPU per authenticated read, bare node:http ${summary.bareMicrosPerRequest.toFixed(1)} us, ratio ${summary.ratio.toFixed(2)} (target <= 2)\n`);
+  for (const r of results) process.stdout.write(`round ${r.round}: plugboard ${r.plugboardMicros.toFixed(1)} us/req, /health ${r.healthMicros.toFixed(1)} us/req, bare ${r.bareMicros.toFixed(1)} us/req, ratio ${r.ratio.toFixed(2)}\n`);
+  process.stdout.write(`median: plugboard ${summary.plugboardMicrosPerRequest.toFixed(1)} us CPU per authenticated read, unauthenticated /health ${summary.unauthenticatedHealthMicrosPerRequest.toFixed(1)} us, bare node:http ${summary.bareMicrosPerRequest.toFixed(1)} us, ratio ${summary.ratio.toFixed(2)} (target <= 2)\n`);
 }
 
 await main();
