@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { isEmbedded } from './config.ts';
 import type { AppContext } from './context.ts';
 import { PERMISSIONS } from './core/permissions.ts';
@@ -25,10 +26,22 @@ export interface BootstrapResult {
   file?: string;
 }
 
+/** Arbitrary constant naming the bootstrap lock among other advisory locks of the same database. */
+const BOOTSTRAP_LOCK_ID = 716_204_002;
+
 export async function bootstrapStore(ctx: AppContext, options: { writeFile: boolean }): Promise<BootstrapResult | null> {
   if ((await countOrganizations(ctx.store.db)) > 0) return null;
-  const created = await createOrganization(ctx.store.db, { name: 'Default organization', adminEmail: 'admin@localhost', adminName: 'Administrator', adminRole: 'platform-admin' });
-  const { apiKey, secret } = await createApiKey(ctx.store.db, created.organization.id, { userId: created.user.id, name: 'admin', permissions: PERMISSIONS });
+  // Several processes may start on one empty PostgreSQL database at once: the lock and the second count inside the
+  // transaction make exactly one of them create the default organization.
+  const made = await ctx.store.db.transaction().execute(async (trx) => {
+    if (ctx.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_ID})`.execute(trx);
+    if ((await countOrganizations(trx)) > 0) return null;
+    const org = await createOrganization(trx, { name: 'Default organization', adminEmail: 'admin@localhost', adminName: 'Administrator', adminRole: 'platform-admin' });
+    const key = await createApiKey(trx, org.organization.id, { userId: org.user.id, name: 'admin', permissions: PERMISSIONS });
+    return { created: org, ...key };
+  });
+  if (made === null) return null;
+  const { created, apiKey, secret } = made;
   for (const value of [secret, created.userSecret, created.organizationSecret]) ctx.secrets.remember(value, true);
   const result: BootstrapResult = {
     organizationId: created.organization.id,

@@ -128,7 +128,7 @@ export async function createContext(config: Config, options: CreateContextOption
       log.warn({ file: masterKeys.generatedFile }, 'generated a new master key in %s (mode 0600); back it up: without it the secrets in this store cannot be read', masterKeys.generatedFile);
     }
     const keyring = new Keyring();
-    await initKeyring(store.db, masterKeys.keys, keyring);
+    await initKeyring(store.db, masterKeys.keys, keyring, store.dialect);
     const vault = createVault(keyring, (plaintext) => secrets.remember(plaintext));
     const ctx: AppContext = {
       config,

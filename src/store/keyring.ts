@@ -5,10 +5,13 @@
  * The keyring is global to the installation (not tenant data): one key protects every organization's rows, the AAD
  * keeps them apart.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { PlugboardError } from '../core/errors.ts';
 import { Keyring, newDataKey, unwrapDataKey, wrapDataKey, type DataKey, type MasterKey } from '../crypto/keyring.ts';
 import type { Database } from './schema.ts';
+
+/** Arbitrary constant naming the keyring initialisation lock among other advisory locks of the same database. */
+const KEYRING_LOCK_ID = 716_204_003;
 
 export interface KeyVersionInfo {
   version: number;
@@ -48,7 +51,8 @@ export async function loadDataKeys(db: Kysely<Database>, masters: readonly Maste
 
 /** Adds a data-key version that seals new secrets from `now + activationDelayMs`; returns its number. */
 export async function addKeyVersion(db: Kysely<Database>, master: MasterKey, activationDelayMs: number, now = Date.now()): Promise<KeyVersionInfo> {
-  return db.transaction().execute(async (trx) => {
+  const inTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
+  return inTransaction(async (trx) => {
     const last = await trx.selectFrom('keyring').select((eb) => eb.fn.max('version').as('max')).executeTakeFirst();
     const version = Number(last?.max ?? 0) + 1;
     const createdAt = new Date(now).toISOString();
@@ -88,16 +92,17 @@ export async function retireKeyVersion(db: Kysely<Database>, version: number, no
 }
 
 /** Loads the store's data keys into `keyring`, creating version 1 on an empty store. */
-export async function initKeyring(db: Kysely<Database>, masters: readonly MasterKey[], keyring: Keyring): Promise<{ created: boolean }> {
+export async function initKeyring(db: Kysely<Database>, masters: readonly MasterKey[], keyring: Keyring, dialect: 'sqlite' | 'postgres' = 'sqlite'): Promise<{ created: boolean }> {
   let created = false;
   if (await keyringIsEmpty(db)) {
-    try {
-      await addKeyVersion(db, masters[0], 0);
-      created = true;
-    } catch (error) {
-      // Another process created version 1 at the same moment; its row is loaded below.
-      if (await keyringIsEmpty(db)) throw error;
-    }
+    // Processes starting together on one empty database: the lock and the second check inside the transaction make
+    // exactly one of them create version 1 (SQLite serialises write transactions by itself).
+    created = await db.transaction().execute(async (trx) => {
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${KEYRING_LOCK_ID})`.execute(trx);
+      if (!(await keyringIsEmpty(trx))) return false;
+      await addKeyVersion(trx, masters[0], 0);
+      return true;
+    });
   }
   keyring.replace(await loadDataKeys(db, masters));
   return { created };

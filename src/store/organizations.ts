@@ -54,10 +54,13 @@ export async function createOrganization(
     id: newId(), org_id: org.id, email: input.adminEmail, name: input.adminName, role: input.adminRole ?? 'admin',
     secret_lookup: userSecret.lookup, secret_hash: userSecret.hash, created_at: now,
   };
-  await db.transaction().execute(async (trx) => {
+  const insert = async (trx: Kysely<Database>) => {
     await trx.insertInto('organizations').values(org).execute();
     await trx.insertInto('users').values(user).execute();
-  });
+  };
+  // Inside a caller's transaction (first-start bootstrap) the inserts join it; otherwise they get their own.
+  if (db.isTransaction) await insert(db);
+  else await db.transaction().execute(insert);
   return { organization: toOrganization(org), user: toUser(user), organizationSecret: orgSecret.value, userSecret: userSecret.value };
 }
 
