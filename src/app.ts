@@ -79,5 +79,6 @@ async function shutdown(ctx: AppContext, app: FastifyInstance): Promise<void> {
   await ctx.services.stopAll(Math.max(0, bound - (Date.now() - started)), ctx.log);
   await ctx.store.close();
   ctx.log.info('stopped');
-  ctx.log.flush();
+  // The destination writes asynchronously: wait for the last lines before the process may exit.
+  await new Promise<void>((resolve) => ctx.log.flush(() => resolve()));
 }

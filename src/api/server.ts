@@ -189,13 +189,14 @@ function mountRoute(app: FastifyInstance, ctx: AppContext, route: RouteDefinitio
       }
       request.principal = principal;
     },
-    preValidation: async (request: FastifyRequest) => {
-      if (route.anyContentType === true || request.body === undefined) return;
+    // Only routes that take a body need the content-type check (one hook less on every GET).
+    ...(route.schema.body === undefined || route.anyContentType === true ? {} : { preValidation: async (request: FastifyRequest) => {
+      if (request.body === undefined) return;
       const type = request.headers['content-type'];
       if (Buffer.isBuffer(request.body) || (type !== undefined && !/^application\/([\w.+-]*\+)?json\b/i.test(type))) {
         throw new PlugboardError('UNSUPPORTED_MEDIA_TYPE', `This endpoint accepts only application/json request bodies, got ${request.headers['content-type'] ?? 'no Content-Type'}`);
       }
-    },
+    } }),
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const routeRequest: RouteRequest<RouteSchema, AuthMode> = {
         params: request.params,
