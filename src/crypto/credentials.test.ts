@@ -51,8 +51,9 @@ test('master keys of the wrong size or alphabet are refused with a message namin
 });
 
 test('secret-named fields are recognised whatever their case or separators', () => {
-  for (const k of ['Authorization', 'client_secret', 'clientSecret', 'refresh-token', 'API_KEY', 'password', 'code']) assert.ok(isSecretKey(k), k);
-  for (const k of ['name', 'status', 'expiresAt', 'scope', 'codeChallengeMethod']) assert.ok(!isSecretKey(k), k);
+  for (const k of ['Authorization', 'client_secret', 'clientSecret', 'refresh-token', 'API_KEY', 'password', 'authorization_code']) assert.ok(isSecretKey(k), k);
+  // Error codes stay readable in logs and provider messages.
+  for (const k of ['name', 'status', 'expiresAt', 'scope', 'codeChallengeMethod', 'code']) assert.ok(!isSecretKey(k), k);
 });
 
 test('the scrubber removes remembered secrets and their URL-encoded form from text', () => {
@@ -80,4 +81,18 @@ test('redact replaces secret-named fields at any depth and scrubs strings', () =
   s.remember('leaked-token-value');
   const out = s.redact({ a: { client_secret: 'x', list: [{ Authorization: 'Bearer y' }], msg: 'saw leaked-token-value' }, empty: { password: '' } });
   assert.deepEqual(out, { a: { client_secret: REDACTED, list: [{ Authorization: REDACTED }], msg: `saw ${REDACTED}` }, empty: { password: '' } });
+});
+
+test('log lines keep error codes but lose secret fields and remembered values', async () => {
+  const { createLogger } = await import('../log.ts');
+  const lines: string[] = [];
+  const scrubber = new SecretScrubber();
+  scrubber.remember('remembered-provider-token');
+  const log = createLogger({ level: 'info', scrubber, stream: { write: (line: string) => void lines.push(line) } });
+  log.warn({ code: 'VAULT_DECRYPT_FAILED', req: { headers: { authorization: 'Bearer live-token-123' } }, client_secret: 'cs-1', body: { refresh_token: 'rt-1' } }, 'provider said remembered-provider-token');
+  log.info({ req: { method: 'GET', url: '/oauth/callback?code=oauth-code-1&state=st-1&keep=yes' } }, 'callback');
+  const text = lines.join('');
+  for (const secret of ['live-token-123', 'cs-1', 'rt-1', 'remembered-provider-token', 'oauth-code-1', 'st-1']) assert.ok(!text.includes(secret), secret);
+  assert.match(text, /"code":"VAULT_DECRYPT_FAILED"/);
+  assert.match(text, /keep=yes/);
 });

@@ -1,8 +1,10 @@
 /**
  * Redaction of secrets in anything Plugboard writes out (logs, error bodies, execution history). Two layers: by key
- * path (any field whose name says it holds a secret: authorization, cookie, password, token, code, client secret,
- * API key...) and by value (every secret the vault seals or opens, and every credential issued, is remembered in a
- * bounded set and scrubbed from text wherever it appears, even inside a provider's error message or a URL).
+ * path (any field whose name says it holds a secret: authorization, cookie, password, token, client secret, API
+ * key...; not a bare `code`, which is far more often an error code than an OAuth code, and OAuth codes arrive in
+ * query strings, which are redacted by parameter name) and by value (every secret the vault seals or opens, and every
+ * credential issued, is remembered in a bounded set and scrubbed from text wherever it appears, even inside a
+ * provider's error message or a URL).
  */
 
 export const REDACTED = '[REDACTED]';
@@ -10,7 +12,7 @@ export const REDACTED = '[REDACTED]';
 /** Field names (lowercase, without `-` and `_`) whose values are always secret. */
 const SECRET_KEYS = new Set([
   'authorization', 'proxyauthorization', 'cookie', 'setcookie', 'password', 'passwd', 'secret', 'clientsecret',
-  'token', 'accesstoken', 'refreshtoken', 'idtoken', 'apikey', 'xapikey', 'code', 'codeverifier', 'assertion',
+  'token', 'accesstoken', 'refreshtoken', 'idtoken', 'apikey', 'xapikey', 'authorizationcode', 'authcode', 'codeverifier', 'assertion',
   'clientassertion', 'privatekey', 'usersecret', 'organizationsecret', 'orgsecret', 'instancetoken', 'elementtoken',
   'masterkey', 'sessiontoken', 'bearer', 'credentials', 'signature', 'webhooksecret', 'signingsecret',
 ]);
@@ -21,7 +23,7 @@ export function isSecretKey(key: string): boolean {
 
 /** Paths for pino's `redact` option: the same names at the top level and up to three levels deep. */
 export function pinoRedactPaths(): string[] {
-  const names = ['authorization', 'cookie', 'password', 'secret', 'token', 'code', 'apiKey', 'api_key', 'client_secret', 'clientSecret', 'access_token', 'accessToken', 'refresh_token', 'refreshToken', 'id_token', 'code_verifier', 'userSecret', 'orgSecret', 'instanceToken', 'masterKey', 'credentials'];
+  const names = ['authorization', 'cookie', 'password', 'secret', 'token', 'authorization_code', 'apiKey', 'api_key', 'client_secret', 'clientSecret', 'access_token', 'accessToken', 'refresh_token', 'refreshToken', 'id_token', 'code_verifier', 'userSecret', 'orgSecret', 'instanceToken', 'masterKey', 'credentials'];
   const paths = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]', 'headers.authorization', 'headers.cookie'];
   for (const n of names) paths.push(n, `*.${n}`, `*.*.${n}`);
   return paths;
