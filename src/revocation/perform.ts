@@ -130,8 +130,10 @@ async function viaFlow(def: ConnectorDefinition, grant: Grant, options: PerformO
     return { ...base, kind: 'done', revoked: true, message: { text: 'The provider reports the token as already invalid: nothing is left to revoke.', unregisterURL } };
   }
   const failed = result.status !== 'succeeded';
-  // No HTTP status and a failed run means the call never got an answer (network, timeout): worth another try.
-  const transient = serviceResponse.statusCode === null ? failed : isTransientStatus(serviceResponse.statusCode);
+  // No HTTP answer: a failed run without a status, or the seed recipe's If Error branch reporting status 0 (network
+  // error, timeout). Worth another try, never a refusal.
+  const noAnswer = serviceResponse.statusCode === 0 || (serviceResponse.statusCode === null && failed);
+  const transient = noAnswer || (serviceResponse.statusCode !== null && isTransientStatus(serviceResponse.statusCode));
   if (transient) {
     return {
       ...base,

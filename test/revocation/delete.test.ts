@@ -121,6 +121,20 @@ describe(`revoke on delete and test revoke on ${backend}`, () => {
     }
   });
 
+  test('regression: a reset connection inside the revoke flow (status 0 from its If Error branch) is retried, not a refusal', async () => {
+    const c = await seedConnection(f);
+    f.sandbox.admin.setFault('revoke', { kind: 'reset', times: 1 });
+    try {
+      const res = await f.app.call('DELETE', `/instances/${c.id}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.pending, true, JSON.stringify(res.body));
+      await waitFor(async () => (await getRevocationById(f.app.ctx.store.db, res.body.revocationId))?.status === 'revoked', 15_000, 'the retried revocation');
+      assert.equal(f.sandbox.admin.tokenState(c.refreshToken as string).state, 'revoked');
+    } finally {
+      f.sandbox.admin.clearFault('revoke');
+    }
+  });
+
   test('429 with Retry-After is honoured before the next attempt', async () => {
     const c = await seedConnection(f);
     f.sandbox.admin.setFault('revoke', { kind: 'rate_limit', retryAfter: 1, times: 1 });
