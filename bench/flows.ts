@@ -9,6 +9,8 @@
  *
  *   node bench/flows.ts [--rounds 31] [--batch 1000] [--json]
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { compileConnectorFlows, handlerTransport, MemoryExecutionSink, runFlow, type FlowDefinition, type HttpResponse } from '../src/flows/index.ts';
 
 function arg(name: string, fallback: number): number {
@@ -126,8 +128,13 @@ const variants = {
 type Variant = keyof typeof variants;
 const NAMES = Object.keys(variants) as Variant[];
 
+// A full collection before each batch, so no variant pays for the garbage the previous one left behind.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
 async function batch(variant: Variant, n: number): Promise<number> {
   const fn = variants[variant];
+  collect();
   const started = performance.now();
   for (let i = 0; i < n; i++) await fn();
   return ((performance.now() - started) * 1000) / n;
