@@ -112,6 +112,7 @@ export async function runFlow(compiled: CompiledConnectorFlows, flowName: string
     signal: options.signal,
     deadline: startedAt + limits.timeoutMs,
     cardsExecuted: 0,
+    responseBytes: 0,
     traces,
     runCards: (cards, frame) => runCards(cards, frame, run),
     callFlow: (helper, helperInputs, depth) => callFlow(helper, helperInputs, depth, run),

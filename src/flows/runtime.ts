@@ -17,6 +17,8 @@ export interface FlowLimits {
   timeoutMs: number;
   /** Largest HTTP response body, and largest text or JSON a card may build. */
   maxBodyBytes: number;
+  /** All HTTP response bodies of the execution together: keeps many cards from holding many large answers. */
+  maxTotalBodyBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<FlowLimits> = Object.freeze({
@@ -24,6 +26,7 @@ export const DEFAULT_LIMITS: Readonly<FlowLimits> = Object.freeze({
   maxCallDepth: 8,
   timeoutMs: 30_000,
   maxBodyBytes: 5 * 1024 * 1024,
+  maxTotalBodyBytes: 25 * 1024 * 1024,
 });
 
 /** The error object a catch branch sees. */
@@ -73,6 +76,8 @@ export interface Run {
   /** performance.now() value after which the execution is over its wall-clock bound. */
   readonly deadline: number;
   cardsExecuted: number;
+  /** Response body bytes received so far (text bodies counted in UTF-16 units unless they could be near a bound). */
+  responseBytes: number;
   /** Card traces, or null when the flow does not save its data. */
   readonly traces: CardTrace[] | null;
   readonly runCards: (cards: readonly CardNode[], frame: Frame) => Promise<Completion>;

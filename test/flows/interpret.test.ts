@@ -314,3 +314,16 @@ describe('auth.clientBasicAuth', () => {
     assert.equal(compileConnectorFlows([action([])], { file: 'connectors/plain.yaml', connectorKey: 'plain' }).usesClientBasicAuth, false);
   });
 });
+
+describe('total response size', () => {
+  it('stops an execution whose responses together pass maxTotalBodyBytes, each under maxBodyBytes', async () => {
+    const transport = handlerTransport(() => ({ statusCode: 200, headers: {}, body: 'z'.repeat(600) }));
+    const cards = Array.from({ length: 5 }, (_, i) => ({ id: `g${i}`, type: 'http' as const, url: 'https://x.test/', method: 'GET' }));
+    const compiled = compileConnectorFlows([action(cards)], { file: 'connectors/total.yaml', connectorKey: 'total' });
+    const within = await runFlow(compiled, 'act', { transport, limits: { maxBodyBytes: 1000, maxTotalBodyBytes: 3000 } });
+    assert.equal(within.status, 'succeeded');
+    const over = await runFlow(compiled, 'act', { transport, limits: { maxBodyBytes: 1000, maxTotalBodyBytes: 2000 } });
+    assert.equal(over.error?.code, 'FLOW_LIMIT_EXCEEDED');
+    assert.match(over.error!.message, /more than 2000 bytes of response bodies/);
+  });
+});

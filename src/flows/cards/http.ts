@@ -138,10 +138,14 @@ async function send(node: HttpCardNode, request: HttpRequest, run: Run): Promise
     const response = await run.transport.request(request);
     // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: count exactly only when it could be over the limit.
     const size = typeof response.body === 'string'
-      ? (response.body.length * 3 <= run.limits.maxBodyBytes ? 0 : Buffer.byteLength(response.body))
+      ? (response.body.length * 3 <= run.limits.maxBodyBytes ? response.body.length : Buffer.byteLength(response.body))
       : response.body.byteLength;
     if (size > run.limits.maxBodyBytes) {
       throw limitExceeded(`the response body from ${describeTarget(request.url)} is larger than ${run.limits.maxBodyBytes} bytes`);
+    }
+    run.responseBytes += size;
+    if (run.responseBytes > run.limits.maxTotalBodyBytes) {
+      throw limitExceeded(`the execution received more than ${run.limits.maxTotalBodyBytes} bytes of response bodies`);
     }
     return response;
   } catch (error) {
