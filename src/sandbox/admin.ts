@@ -35,6 +35,7 @@ export interface ClientInput {
   refreshTokenTtl?: number | null;
   pkceRequired?: boolean;
   autoApprove?: boolean;
+  accessTokenRevocation?: boolean;
   scopes?: string[];
 }
 
@@ -96,7 +97,7 @@ function checkScopes(v: unknown, path: string): string[] {
   return v.map((s, i) => checkString(s, `${path}[${i}]`, /^[\x21\x23-\x5B\x5D-\x7E]+$/));
 }
 
-const CLIENT_FIELDS = new Set(['id', 'secret', 'name', 'redirectUris', 'allowLoopbackRedirects', 'revokeStyle', 'rotateRefreshTokens', 'accessTokenTtl', 'refreshTokenTtl', 'pkceRequired', 'autoApprove', 'scopes']);
+const CLIENT_FIELDS = new Set(['id', 'secret', 'name', 'redirectUris', 'allowLoopbackRedirects', 'revokeStyle', 'rotateRefreshTokens', 'accessTokenTtl', 'refreshTokenTtl', 'pkceRequired', 'autoApprove', 'accessTokenRevocation', 'scopes']);
 
 /** Apply validated fields of `input` onto `client`. */
 function applyClientFields(client: SandboxClient, input: Record<string, unknown>): void {
@@ -118,6 +119,7 @@ function applyClientFields(client: SandboxClient, input: Record<string, unknown>
   if (input.refreshTokenTtl !== undefined) client.refreshTokenTtl = checkTtl(input.refreshTokenTtl, 'refreshTokenTtl', true);
   if (input.pkceRequired !== undefined) client.pkceRequired = checkBool(input.pkceRequired, 'pkceRequired');
   if (input.autoApprove !== undefined) client.autoApprove = checkBool(input.autoApprove, 'autoApprove');
+  if (input.accessTokenRevocation !== undefined) client.accessTokenRevocation = checkBool(input.accessTokenRevocation, 'accessTokenRevocation');
   if (input.scopes !== undefined) client.scopes = checkScopes(input.scopes, 'scopes');
 }
 

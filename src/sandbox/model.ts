@@ -90,6 +90,11 @@ export interface SandboxClient {
   pkceRequired: boolean;
   /** Skip the consent page for this client. */
   autoApprove: boolean;
+  /**
+   * When false, the RFC 7009 endpoints refuse access tokens with 400 `unsupported_token_type`, as a server that can
+   * revoke only refresh tokens does (RFC 7009 §2.2.1).
+   */
+  accessTokenRevocation: boolean;
   scopes: string[];
 }
 
@@ -165,6 +170,7 @@ export function clientDefaults(id: string): SandboxClient {
     refreshTokenTtl: null,
     pkceRequired: false,
     autoApprove: false,
+    accessTokenRevocation: true,
     scopes: [...SCOPES],
   };
 }

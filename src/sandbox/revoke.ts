@@ -43,6 +43,10 @@ export function handleRfc7009Revoke(state: ProviderState, style: 'rfc7009-basic'
   if (record.clientId !== auth.client.id) {
     return sendOAuthError(res, 400, 'unauthorized_client', 'the token was not issued to this client (RFC 7009 §2.1)');
   }
+  if (record.kind === 'access_token' && !auth.client.accessTokenRevocation) {
+    // @see RFC 7009 §2.2.1: the server does not support revoking this token type.
+    return sendOAuthError(res, 400, 'unsupported_token_type', 'this server revokes refresh tokens only; revoke the refresh token');
+  }
   state.revoke(record, STYLE_SCOPE[style], style);
   sendEmpty(res, 200);
 }

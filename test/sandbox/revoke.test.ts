@@ -69,6 +69,18 @@ describe('rfc7009-basic: POST /oauth/revoke, Basic auth', () => {
     assert.equal(json.json().error, 'invalid_request');
     assert.equal(state(t.access_token), 'active');
   });
+  it('a server that revokes refresh tokens only answers unsupported_token_type for an access token', async () => {
+    sb.admin.createClient({ id: 'refresh-only', secret: 'refresh-only-secret', accessTokenRevocation: false });
+    const t = sb.admin.issueTokens({ clientId: 'refresh-only' });
+    const a = basic('refresh-only', 'refresh-only-secret');
+    const res = await postForm(`${sb.url}/oauth/revoke`, { token: t.access_token }, { authorization: a });
+    assert.equal(res.status, 400);
+    assert.equal(res.json().error, 'unsupported_token_type');
+    assert.equal(state(t.access_token), 'active');
+    assert.equal((await postForm(`${sb.url}/oauth/revoke`, { token: t.refresh_token ?? '' }, { authorization: a })).status, 200);
+    assert.equal(state(t.access_token), 'revoked', 'the refresh token took its access tokens along');
+  });
+
   it('a public client revokes with client_id alone', async () => {
     const t = sb.admin.issueTokens({ clientId: 'plugboard-public' });
     assert.equal((await postForm(`${sb.url}/oauth/revoke`, { token: t.refresh_token ?? '', client_id: 'plugboard-public' })).status, 200);
