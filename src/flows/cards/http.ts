@@ -13,6 +13,7 @@ import type { HttpCardNode } from '../tree.ts';
 import { describeTarget, type HttpRequest, type HttpResponse } from '../transport.ts';
 
 const METHOD = /^[A-Z]+$/;
+const DEADLINE_SLACK_MS = 5;
 const COMMON_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 
 export async function runHttp(node: HttpCardNode, frame: Frame, run: Run, trace: CardTrace | null): Promise<Record<string, unknown>> {
@@ -149,7 +150,9 @@ async function send(node: HttpCardNode, request: HttpRequest, run: Run): Promise
     }
     return response;
   } catch (error) {
-    if (deadlineBound && performance.now() >= run.deadline) throw limitExceeded(`the execution ran longer than ${run.limits.timeoutMs} ms`);
+    // Timers may fire a little before the monotonic clock reaches the deadline: a failure that close to it, when the
+    // deadline was the tighter bound, is the deadline's.
+    if (deadlineBound && performance.now() >= run.deadline - DEADLINE_SLACK_MS) throw limitExceeded(`the execution ran longer than ${run.limits.timeoutMs} ms`);
     if (error instanceof PlugboardError) throw error;
     throw new PlugboardError('PROVIDER_UNREACHABLE', `${request.method} ${describeTarget(request.url)} failed`, { cause: error });
   }
