@@ -469,7 +469,7 @@ export class RevocationService {
     return row;
   }
 
-  /** Connections of the request not yet collected, in id order. */
+  /** Connections of the request not yet collected. */
   private async matching(orgId: string, request: ErasureRequestTable, limit: number): Promise<ConnectionRow[]> {
     let query = this.db.selectFrom('connections').selectAll().where('org_id', '=', orgId);
     if (request.subject_kind === 'externalUserId') {
@@ -483,7 +483,8 @@ export class RevocationService {
       if (ids.length === 0) return [];
       query = query.where('id', 'in', ids);
     }
-    return query.orderBy('id').limit(limit).execute();
+    // No ORDER BY: collected rows are deleted, so the next batch simply takes whatever matches still.
+    return query.limit(limit).execute();
   }
 
   /**
@@ -503,14 +504,21 @@ export class RevocationService {
     }
     if (prepared.length === 0) return [];
     return this.db.transaction().execute(async (trx) => {
-      // Only rows still exactly as snapshotted and not leased: a refresh that slipped in keeps its row for a later pass.
-      const deleted = await trx
-        .deleteFrom('connections')
+      // Only rows still exactly as snapshotted and not leased: a refresh that slipped in keeps its row for a later
+      // pass. Read by primary key (locked on PostgreSQL until commit), then deleted by primary key.
+      const snapshotAt = new Map(prepared.map(({ row }) => [row.id, row.updated_at]));
+      const current = await trx
+        .selectFrom('connections')
+        .select(['id', 'updated_at', 'lease_owner', 'lease_until'])
         .where('org_id', '=', orgId)
-        .where((eb) => eb.or(prepared.map(({ row }) => eb.and([eb('id', '=', row.id), eb('updated_at', '=', row.updated_at)]))))
-        .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', now)]))
-        .returning('id')
+        .where('id', 'in', [...snapshotAt.keys()])
+        .$if(this.ctx.store.dialect === 'postgres', (qb) => qb.forUpdate())
         .execute();
+      const unchanged = current
+        .filter((r) => snapshotAt.get(r.id) === r.updated_at && (r.lease_owner === null || r.lease_until === null || r.lease_until < now))
+        .map((r) => r.id);
+      if (unchanged.length === 0) return [];
+      const deleted = await trx.deleteFrom('connections').where('org_id', '=', orgId).where('id', 'in', unchanged).returning('id').execute();
       const gone = new Set(deleted.map((d) => d.id));
       const created = prepared.filter(({ row }) => gone.has(row.id)).map(({ revocation }) => revocation);
       if (created.length === 0) return [];
