@@ -108,7 +108,6 @@ const INSTALLERS: Array<(ctx: AppContext) => Promise<void>> = [
   (ctx) => import('./auth/install.ts').then((m) => m.install(ctx)),
   (ctx) => import('./jobs/install.ts').then((m) => m.install(ctx)),
   (ctx) => import('./revocation/install.ts').then((m) => m.install(ctx)),
-  (ctx) => import('./revocation/install.ts').then((m) => m.install(ctx)),
   (ctx) => import('./webhooks/install.ts').then((m) => m.install(ctx)),
   (ctx) => import('./health/install.ts').then((m) => m.install(ctx)),
 ];

@@ -10,6 +10,7 @@ import type { EventsTables } from './events.ts';
 import type { OAuthStatesTables } from './oauthStates.ts';
 import type { JobsDatabase } from './jobs.ts';
 import type { ConnectorsTables } from './connectors.ts';
+import type { RevocationTables } from './revocations.ts';
 import type { ExecutionsTables } from './executions.ts';
 
 export interface MigrationTable {
@@ -71,7 +72,7 @@ export interface KeyringTable {
   rows_remaining: Generated<number | null>;
 }
 
-export interface Database extends ConnectionsTables, EventsTables, OAuthStatesTables, JobsDatabase, ConnectorsTables, ExecutionsTables {
+export interface Database extends ConnectionsTables, EventsTables, OAuthStatesTables, JobsDatabase, RevocationTables, ConnectorsTables, ExecutionsTables {
   plugboard_migrations: MigrationTable;
   organizations: OrganizationTable;
   users: UserTable;
