@@ -46,7 +46,16 @@ test('a well-formed X-Request-Id is echoed; a malformed one is replaced', async 
 
 test('an unknown endpoint is ROUTE_NOT_FOUND with the error body', async () => {
   assertErrorBody(await app.call('GET', '/no/such/endpoint'), 404, 'ROUTE_NOT_FOUND');
-  assertErrorBody(await app.call('PATCH', '/health'), 404, 'ROUTE_NOT_FOUND');
+});
+
+test('a known path with another method is METHOD_NOT_ALLOWED with an Allow header', async () => {
+  const res = await app.call('PATCH', '/health');
+  assertErrorBody(res, 405, 'METHOD_NOT_ALLOWED');
+  assert.equal(res.headers.allow, 'GET');
+  const withParam = await app.call('PUT', '/api-keys/some-id');
+  assertErrorBody(withParam, 405, 'METHOD_NOT_ALLOWED');
+  assert.equal(withParam.headers.allow, 'DELETE');
+  assertErrorBody(await app.call('PUT', '/api-keys/some-id/extra'), 404, 'ROUTE_NOT_FOUND');
 });
 
 test('missing, malformed, unknown and wrong credentials are all the same 401', async () => {

@@ -108,12 +108,20 @@ export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
     void reply.code(error.status).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(error, request.id, ctx.secrets)));
   });
 
+  // Filled below as routes mount; read by the not-found handler to tell 405 from 404.
+  const mounted: MountedRoute[] = [];
   app.setNotFoundHandler((request, reply) => {
     const accept = request.headers.accept ?? '';
     if (hasConsole && request.method === 'GET' && accept.includes('text/html')) {
       return reply.type('text/html; charset=utf-8').sendFile('index.html');
     }
-    const error = new PlugboardError('ROUTE_NOT_FOUND', `No endpoint ${request.method} ${request.url.split('?')[0]}; the API reference is at /docs`);
+    const pathname = request.url.split('?')[0];
+    const allowed = allowedMethods(mounted, pathname);
+    if (allowed.length > 0) {
+      const error = new PlugboardError('METHOD_NOT_ALLOWED', `${pathname} does not accept ${request.method}; it accepts ${allowed.join(', ')}`);
+      return reply.code(405).header('allow', allowed.join(', ')).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(error, request.id, ctx.secrets)));
+    }
+    const error = new PlugboardError('ROUTE_NOT_FOUND', `No endpoint ${request.method} ${pathname}; the API reference is at /docs`);
     return reply.code(404).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(error, request.id, ctx.secrets)));
   });
 
@@ -138,7 +146,6 @@ export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
   }
 
   const discovered = await discoverRoutes();
-  const mounted: MountedRoute[] = [];
   // Streaming routes (the proxy) live in their own scope whose only content-type parser leaves the body unread.
   const streamed = discovered.filter(({ route }) => route.streamBody === true);
   await app.register(async (scope) => {
@@ -238,6 +245,23 @@ function lazyChildLogger(base: FastifyBaseLogger, bindings: Record<string, unkno
     };
   }
   return lazy as unknown as FastifyBaseLogger;
+}
+
+const patterns = new WeakMap<MountedRoute, RegExp>();
+
+/** Methods of the mounted routes whose URL pattern matches `pathname` (empty when no route has this path). */
+function allowedMethods(routes: readonly MountedRoute[], pathname: string): string[] {
+  const methods = new Set<string>();
+  for (const route of routes) {
+    let pattern = patterns.get(route);
+    if (pattern === undefined) {
+      const source = route.url.split('/').map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+      pattern = new RegExp(`^${source}/?$`);
+      patterns.set(route, pattern);
+    }
+    if (pattern.test(pathname)) for (const m of route.methods) methods.add(m);
+  }
+  return [...methods].sort();
 }
 
 function errorResponses(auth: AuthMode): Record<number, typeof errorBodySchema> {
