@@ -15,8 +15,9 @@ import { createTestDatabase, type Backend, type TestDatabase } from './database.
 export interface TestApp {
   backend: Backend;
   url: string;
-  /** The admin API key (every permission) of the default organization. */
+  /** The admin API key (every permission) of the default organization; empty on a restart over an existing store. */
   apiKey: string;
+  /** The first-start credentials; on a restart (`database` given and already bootstrapped) this is null at runtime. */
   admin: BootstrapResult;
   ctx: AppContext;
   config: Config;
