@@ -91,7 +91,7 @@ async function refreshUnderLock(ctx: TokenContext, orgId: string, instanceId: st
   } catch (error) {
     const failure = error instanceof PlugboardError ? error : new PlugboardError('INTERNAL', 'The token refresh failed unexpectedly.', { cause: error });
     const failures = row.refresh_failures + 1;
-    await recordEvent(ctx.store.db, orgId, { type: 'instance.token.refresh_failed', instanceId, data: { errorCode: failure.code, failures } });
+    await recordEvent(ctx.store.db, orgId, { type: 'instance.refresh_failed', instanceId, data: { errorCode: failure.code, failures } });
     if (failure.code === 'OAUTH_ERROR') {
       // @see RFC 6749 §5.2 invalid_grant: the grant is gone; only a new authorization brings the connection back.
       await applyConnectionAction(ctx, row, { kind: 'invalidate', reason: 'refresh refused by the provider' }, { refresh_failures: failures });
@@ -102,7 +102,7 @@ async function refreshUnderLock(ctx: TokenContext, orgId: string, instanceId: st
   }
   const at = new Date(now()).toISOString();
   await storeTokens(ctx, row, tokens, at, { refresh_failures: 0, last_refreshed_at: at });
-  await recordEvent(ctx.store.db, orgId, { type: 'instance.token.refreshed', instanceId, data: { expiresAt: tokens.expiresAt, rotated: tokens.refreshToken !== refreshToken } });
+  await recordEvent(ctx.store.db, orgId, { type: 'instance.refreshed', instanceId, data: { expiresAt: tokens.expiresAt, rotated: tokens.refreshToken !== refreshToken } });
   if (!row.valid) await applyConnectionAction(ctx, { ...row, refresh_failures: 0 }, { kind: 'validate' });
   return { accessToken: tokens.accessToken, tokenType: tokens.tokenType, expiresAt: tokens.expiresAt, refreshed: true };
 }

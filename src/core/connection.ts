@@ -7,6 +7,7 @@
  */
 
 import { PlugboardError } from './errors.ts';
+import type { KnownEventType } from './events.ts';
 
 export type ConnectionStatus = 'active' | 'invalid' | 'disabled' | 'revoked';
 
@@ -19,8 +20,8 @@ export interface ConnectionState {
 }
 
 /**
- * Event types recorded about connections. Other areas record their own (`erasure.completed`, webhook deliveries);
- * these are the ones the connection life cycle produces.
+ * Event types recorded about connections, a subset of `KNOWN_EVENT_TYPES` (src/core/events.ts), which also holds the
+ * ones other areas record (`erasure.completed`).
  */
 export const CONNECTION_EVENT_TYPES = [
   'instance.created',
@@ -32,10 +33,11 @@ export const CONNECTION_EVENT_TYPES = [
   'instance.enabled',
   'instance.revoked',
   'instance.deleted',
-  'instance.token.refreshed',
-  'instance.token.refresh_failed',
+  'instance.refreshed',
+  'instance.refresh_failed',
   'instance.credentials.read',
-] as const;
+  'instance.token_rotated',
+] as const satisfies readonly KnownEventType[];
 
 export type ConnectionEventType = (typeof CONNECTION_EVENT_TYPES)[number];
 

@@ -11,6 +11,7 @@ import type { Vault } from '../crypto/vault.ts';
 import { newId } from '../crypto/random.ts';
 import { generateSigningSecret } from './signature.ts';
 import { PlugboardError } from '../core/errors.ts';
+import { ALL_EVENTS_WILDCARD } from '../core/events.ts';
 
 export interface WebhookTable {
   id: string;
@@ -91,8 +92,6 @@ export interface WebhookDelivery {
   deliveredAt: string | null;
   createdAt: string;
 }
-
-export const ALL_EVENT_TYPES = '*';
 
 function toWebhook(row: WebhookTable): Webhook {
   return {
@@ -175,7 +174,7 @@ export async function openSigningSecret(db: WebhookDb, vault: Vault, orgId: stri
 /** Enabled webhooks of an organization subscribed to `eventType` (directly or through `*`). */
 export async function webhooksFor(db: WebhookDb, orgId: string, eventType: string): Promise<Webhook[]> {
   const rows = await db.selectFrom('webhooks').selectAll().where('org_id', '=', orgId).where('enabled', '=', 1).execute();
-  return rows.map(toWebhook).filter((w) => w.eventTypes.includes(ALL_EVENT_TYPES) || w.eventTypes.includes(eventType));
+  return rows.map(toWebhook).filter((w) => w.eventTypes.includes(ALL_EVENTS_WILDCARD) || w.eventTypes.includes(eventType));
 }
 
 export interface NewDelivery {

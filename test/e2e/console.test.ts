@@ -26,6 +26,7 @@ import { startTestApp } from '../support/app.ts';
 import type { TestApp } from '../support/app.ts';
 import { DEFAULT_CLIENT, startSandbox } from '../../src/sandbox/index.ts';
 import type { Sandbox } from '../../src/sandbox/index.ts';
+import { KNOWN_EVENT_TYPES } from '../../src/core/events.ts';
 
 const CHROMIUM = process.env.PLUGBOARD_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -383,6 +384,8 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
     await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
     await page.getByText('No webhooks yet.').waitFor();
     await page.getByLabel('Endpoint URL').fill(receiver.url);
+    const offered = await page.locator('fieldset.checkboxes label').allInnerTexts();
+    assert.deepEqual(offered.map((text) => text.trim()), [...KNOWN_EVENT_TYPES], 'the form offers exactly the event types POST /webhooks accepts');
     await page.getByLabel('instance.revoked').check();
     await page.getByRole('button', { name: 'Add webhook' }).click();
     await page.getByRole('button', { name: 'Copy signing secret' }).waitFor();

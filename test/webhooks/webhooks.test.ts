@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { BACKENDS } from '../support/database.ts';
 import { recordEvent } from '../../src/store/events.ts';
+import { KNOWN_EVENT_TYPES } from '../../src/core/events.ts';
 import { verifyWebhookSignature } from '../../src/webhooks/signature.ts';
 
 interface Received {
@@ -94,6 +95,24 @@ for (const backend of BACKENDS) describe(`webhooks and events (${backend})`, () 
       assert.equal(res.body.code, 'VALIDATION_FAILED');
       assert.ok(res.body.details.some((d: { path: string }) => d.path.startsWith(path)), `${JSON.stringify(res.body.details)} should name ${path}`);
     }
+  });
+
+  test('an unknown event type is refused naming the field and listing the known types; known ones and "*" pass', async () => {
+    for (const unknown of ['instance.token.refreshed', 'instance.refreshd', 'webhook.test', 'INSTANCE.CREATED', '**']) {
+      const res = await app.call('POST', '/webhooks', { body: { url: 'https://ok.example.com/h', events: ['instance.revoked', unknown] } });
+      assert.equal(res.status, 400, unknown);
+      assert.equal(res.body.code, 'VALIDATION_FAILED');
+      const detail = res.body.details.find((d: { path: string }) => d.path === 'body.events.1');
+      assert.ok(detail !== undefined, `${JSON.stringify(res.body.details)} should name body.events.1`);
+      assert.match(detail.message, /unknown event type/);
+      for (const known of KNOWN_EVENT_TYPES) assert.ok(detail.message.includes(known), `the message lists ${known}`);
+    }
+    const all = await app.call('POST', '/webhooks', { body: { url: 'https://ok.example.com/all', events: [...KNOWN_EVENT_TYPES] } });
+    assert.equal(all.status, 201);
+    assert.deepEqual(all.body.events, [...KNOWN_EVENT_TYPES].sort());
+    const wildcard = await app.call('POST', '/webhooks', { body: { url: 'https://ok.example.com/any', events: ['*'] } });
+    assert.equal(wildcard.status, 201);
+    for (const id of [all.body.id, wildcard.body.id]) assert.equal((await app.call('DELETE', `/webhooks/${id}`)).status, 204);
   });
 
   test('an event in the outbox is delivered once, signed, to subscribed webhooks only', async () => {

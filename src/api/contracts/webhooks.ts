@@ -3,14 +3,17 @@
  * signing secret appears in exactly one response: the one that created the webhook.
  */
 import { z } from 'zod';
+import { ALL_EVENTS_WILDCARD, KNOWN_EVENT_TYPES } from '../../core/events.ts';
 
-/** `*` (every event), or an event type such as `instance.invalidated`. */
-export const WebhookEventTypeSchema = z.union([
-  z.literal('*'),
-  z
-    .string()
-    .regex(/^(instance|erasure|webhook)(\.[a-z][a-z0-9_]*)+$/, 'expected "*" or an event type such as instance.invalidated, instance.revoked or erasure.completed (GET /events shows the types in use)'),
-]);
+const KNOWN_LIST = KNOWN_EVENT_TYPES.join(', ');
+
+/**
+ * `*` (every event), or one of the known event types (src/core/events.ts); anything else is refused with the list, so a
+ * misspelt type can never become a subscription that never fires. An enum, so the OpenAPI document lists them too.
+ */
+export const WebhookEventTypeSchema = z.enum([ALL_EVENTS_WILDCARD, ...KNOWN_EVENT_TYPES], {
+  error: (issue) => `unknown event type ${JSON.stringify(issue.input)}; expected "*" or one of: ${KNOWN_EVENT_TYPES.join(', ')}`,
+});
 
 export const CreateWebhookBodySchema = z.strictObject({
   url: z.string().url('expected the absolute https URL of your receiver').max(2048),

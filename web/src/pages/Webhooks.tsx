@@ -9,20 +9,11 @@ import { api } from '../api.ts';
 import type { ApiError } from '../api.ts';
 import { Async, ConfirmDialog, ErrorPanel, PageHeader, Pill, Table, Time, toApiError, useApi } from '../components.tsx';
 import { toPage } from '../model.ts';
+import { KNOWN_EVENT_TYPES } from '../../../src/core/events.ts';
 import type { Webhook, WebhookDelivery } from '../model.ts';
 
-export const EVENT_TYPES = [
-  'instance.created',
-  'instance.reauthenticated',
-  'instance.refreshed',
-  'instance.refresh_failed',
-  'instance.invalidated',
-  'instance.disabled',
-  'instance.enabled',
-  'instance.revoked',
-  'instance.deleted',
-  'erasure.completed',
-];
+/** Exactly the types `POST /webhooks` accepts: the server's list, bundled, so form and API cannot drift apart. */
+export const EVENT_TYPES: readonly string[] = KNOWN_EVENT_TYPES;
 
 function deliveryTone(status: string | undefined): 'good' | 'bad' | 'warn' | 'neutral' {
   if (status === 'succeeded') return 'good';
