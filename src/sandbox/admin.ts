@@ -36,6 +36,7 @@ export interface ClientInput {
   pkceRequired?: boolean;
   autoApprove?: boolean;
   accessTokenRevocation?: boolean;
+  revokeSuccessStatus?: 200 | 204;
   scopes?: string[];
 }
 
@@ -97,7 +98,7 @@ function checkScopes(v: unknown, path: string): string[] {
   return v.map((s, i) => checkString(s, `${path}[${i}]`, /^[\x21\x23-\x5B\x5D-\x7E]+$/));
 }
 
-const CLIENT_FIELDS = new Set(['id', 'secret', 'name', 'redirectUris', 'allowLoopbackRedirects', 'revokeStyle', 'rotateRefreshTokens', 'accessTokenTtl', 'refreshTokenTtl', 'pkceRequired', 'autoApprove', 'accessTokenRevocation', 'scopes']);
+const CLIENT_FIELDS = new Set(['id', 'secret', 'name', 'redirectUris', 'allowLoopbackRedirects', 'revokeStyle', 'rotateRefreshTokens', 'accessTokenTtl', 'refreshTokenTtl', 'pkceRequired', 'autoApprove', 'accessTokenRevocation', 'revokeSuccessStatus', 'scopes']);
 
 /** Apply validated fields of `input` onto `client`. */
 function applyClientFields(client: SandboxClient, input: Record<string, unknown>): void {
@@ -120,6 +121,10 @@ function applyClientFields(client: SandboxClient, input: Record<string, unknown>
   if (input.pkceRequired !== undefined) client.pkceRequired = checkBool(input.pkceRequired, 'pkceRequired');
   if (input.autoApprove !== undefined) client.autoApprove = checkBool(input.autoApprove, 'autoApprove');
   if (input.accessTokenRevocation !== undefined) client.accessTokenRevocation = checkBool(input.accessTokenRevocation, 'accessTokenRevocation');
+  if (input.revokeSuccessStatus !== undefined) {
+    if (input.revokeSuccessStatus !== 200 && input.revokeSuccessStatus !== 204) throw new SandboxInputError('revokeSuccessStatus', `must be 200 or 204, got ${JSON.stringify(input.revokeSuccessStatus)}`);
+    client.revokeSuccessStatus = input.revokeSuccessStatus;
+  }
   if (input.scopes !== undefined) client.scopes = checkScopes(input.scopes, 'scopes');
 }
 
@@ -272,6 +277,24 @@ export class SandboxAdmin {
     return this.state.issue(client, this.state.newFamily(client.id, userId), scope, userId === null ? 'none' : 'new');
   }
 
+  /**
+   * A JWT signed with the client's app key (made on first use), as a GitHub App signs one to act as itself: what the
+   * `app-jwt` revoke style accepts. Lifetime in seconds, at most 600 to be accepted.
+   */
+  appJwt(clientId: string, lifetimeSeconds = 540): string {
+    const client = this.state.clients.get(checkString(clientId, 'clientId'));
+    if (!client) throw new SandboxInputError('clientId', `no client "${clientId}"`, 404);
+    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 1 || lifetimeSeconds > 3600) throw new SandboxInputError('lifetimeSeconds', 'must be a whole number of seconds from 1 to 3600');
+    return this.state.appKeys.sign(client.id, this.state.now(), lifetimeSeconds);
+  }
+
+  /** The client's app private key as PKCS#8 PEM, for callers that sign their own JWTs. */
+  appPrivateKey(clientId: string): string {
+    const client = this.state.clients.get(checkString(clientId, 'clientId'));
+    if (!client) throw new SandboxInputError('clientId', `no client "${clientId}"`, 404);
+    return this.state.appKeys.pair(client.id).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  }
+
   /** Move the sandbox clock forward: tokens and codes expire as if the time had passed. */
   advanceTime(seconds: number): void {
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) throw new SandboxInputError('seconds', 'must be a non-negative number of seconds');
@@ -332,6 +355,12 @@ function route(admin: SandboxAdmin, req: SandboxRequest, res: ServerResponse): v
         if (m === 'GET') return sendJson(res, 200, { clients: admin.listClients().map(publicClient) });
         if (m === 'POST') return sendJson(res, 201, admin.createClient(body(req) as unknown as ClientInput));
         return notAllowed('GET, POST');
+      }
+      if (action === 'app-jwt') {
+        if (m !== 'POST') return notAllowed('POST');
+        const lifetime = req.body === '' ? undefined : body(req).lifetimeSeconds;
+        if (lifetime !== undefined && typeof lifetime !== 'number') throw new SandboxInputError('lifetimeSeconds', 'must be a whole number of seconds from 1 to 3600');
+        return sendJson(res, 200, { jwt: admin.appJwt(id, lifetime) });
       }
       if (m === 'GET') return sendJson(res, 200, publicClient(admin.getClient(id)));
       if (m === 'PATCH') return sendJson(res, 200, publicClient(admin.updateClient(id, body(req) as ClientPatch)));

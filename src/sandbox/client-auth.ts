@@ -25,6 +25,15 @@ export function claimedClientId(req: SandboxRequest, params: URLSearchParams | n
   return params?.get('client_id') ?? req.query.get('client_id') ?? null;
 }
 
+/**
+ * The client whose secret this is, or undefined: the one comparison every endpoint shares, whatever carries the
+ * credentials (Basic, body, `Authorization: Client`, a Stripe-style secret key).
+ */
+export function verifyClientSecret(state: ProviderState, clientId: string, secret: string): SandboxClient | undefined {
+  const client = state.clients.get(clientId);
+  return client && client.secret !== null && secretEquals(secret, client.secret) ? client : undefined;
+}
+
 export function authenticateClient(
   state: ProviderState,
   req: SandboxRequest,
@@ -39,8 +48,8 @@ export function authenticateClient(
     return fail(400, 'invalid_request', 'use one client authentication method: Basic header or client_secret in the body, not both', basic.id);
   }
   if (basic) {
-    const client = state.clients.get(basic.id);
-    if (!client || client.secret === null || !secretEquals(basic.secret, client.secret)) {
+    const client = verifyClientSecret(state, basic.id, basic.secret);
+    if (!client) {
       return fail(401, 'invalid_client', 'client authentication failed: unknown client_id or wrong client_secret', basic.id);
     }
     if (bodyId !== null && bodyId !== client.id) return fail(400, 'invalid_request', 'client_id in the body differs from the Basic credentials', basic.id);
@@ -55,7 +64,7 @@ export function authenticateClient(
   const client = state.clients.get(bodyId);
   if (!client) return fail(401, 'invalid_client', 'client authentication failed: unknown client_id or wrong client_secret', bodyId);
   if (bodySecret !== null) {
-    if (client.secret === null || !secretEquals(bodySecret, client.secret)) {
+    if (!verifyClientSecret(state, bodyId, bodySecret)) {
       return fail(401, 'invalid_client', 'client authentication failed: unknown client_id or wrong client_secret', bodyId);
     }
     if (!accepted.includes('client_secret_post')) {

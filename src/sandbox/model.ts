@@ -17,6 +17,18 @@ export type RevokeStyle =
   | 'github-grant'
   | 'slack'
   | 'google'
+  | 'delete-path'
+  | 'header'
+  | 'app-secret-header'
+  | 'deauthorize'
+  | 'stripe'
+  | 'uninstall'
+  | 'sign-in-sessions'
+  | 'facebook'
+  | 'installation-token'
+  | 'app-jwt'
+  | 'form-client-key'
+  | 'json-post'
   | 'none';
 
 /**
@@ -25,9 +37,12 @@ export type RevokeStyle =
  * - `token_or_refresh_family`: an access token alone, or a refresh token with every token of its family;
  * - `family`: every token of the authorization the token belongs to (Dropbox, Google, Adobe Sign's pair);
  * - `app_authorization`: every token of this client for this user, across authorizations (GitHub grant);
- * - `single_token`: exactly the presented token, nothing else (Slack `auth.revoke`).
+ * - `single_token`: exactly the presented token, nothing else (Slack `auth.revoke`);
+ * - `app_refresh_tokens`: every refresh token of this client for this user; access tokens live on until they expire
+ *   (Auth0, whose access tokens are self-contained JWTs);
+ * - `user_refresh_tokens`: every refresh token of this user, of every client (Microsoft `revokeSignInSessions`).
  */
-export type RevokeScope = 'token' | 'token_or_refresh_family' | 'family' | 'app_authorization' | 'single_token';
+export type RevokeScope = 'token' | 'token_or_refresh_family' | 'family' | 'app_authorization' | 'single_token' | 'app_refresh_tokens' | 'user_refresh_tokens';
 
 export interface RevokeStyleInfo {
   style: RevokeStyle;
@@ -36,6 +51,8 @@ export interface RevokeStyleInfo {
   path: string | null;
   imitates: string;
   scope: RevokeScope | null;
+  /** Further endpoints of the same style (one per provider it imitates), each with its own semantics. */
+  alsoAt?: Array<{ method: 'POST' | 'DELETE'; path: string; imitates: string; scope: RevokeScope }>;
 }
 
 /** What each style with an endpoint kills, following the revoke catalogue's `scope` column. */
@@ -48,6 +65,18 @@ export const STYLE_SCOPE: Record<Exclude<RevokeStyle, 'none'>, RevokeScope> = {
   'github-grant': 'app_authorization',
   slack: 'single_token',
   google: 'family',
+  'delete-path': 'single_token',
+  header: 'app_authorization',
+  'app-secret-header': 'app_authorization',
+  deauthorize: 'app_authorization',
+  stripe: 'app_authorization',
+  uninstall: 'app_authorization',
+  'sign-in-sessions': 'user_refresh_tokens',
+  facebook: 'app_authorization',
+  'installation-token': 'single_token',
+  'app-jwt': 'app_authorization',
+  'form-client-key': 'token_or_refresh_family',
+  'json-post': 'app_refresh_tokens',
 };
 
 /** The revoke styles, their endpoints and their semantics; docs/sandbox.md carries the same table. */
@@ -60,6 +89,27 @@ export const REVOKE_STYLES: Record<RevokeStyle, RevokeStyleInfo> = {
   'github-grant': { style: 'github-grant', method: 'DELETE', path: '/applications/{client_id}/grant', imitates: 'DELETE with Basic auth and JSON {access_token}, kills the whole app authorization (GitHub)', scope: STYLE_SCOPE['github-grant'] },
   slack: { style: 'slack', method: 'POST', path: '/api/auth.revoke', imitates: 'HTTP 200 with {ok:false,error} on failure (Slack auth.revoke)', scope: STYLE_SCOPE['slack'] },
   google: { style: 'google', method: 'POST', path: '/revoke', imitates: 'form or query token, no client auth, 400 invalid_token for a dead token, kills the grant (Google)', scope: STYLE_SCOPE['google'] },
+  'delete-path': {
+    style: 'delete-path', method: 'DELETE', path: '/oauth/v1/refresh-tokens/{token}', imitates: 'the refresh token in the path, no auth, 204; access tokens live on (HubSpot v1)', scope: STYLE_SCOPE['delete-path'],
+    alsoAt: [
+      { method: 'DELETE', path: '/api/v2/oauth/tokens/{id}.json', imitates: 'bearer auth, id `current` (the bearer token) or a grant id, 204 (Zendesk)', scope: 'single_token' },
+      { method: 'DELETE', path: '/v1.0/oauth2PermissionGrants/{id}', imitates: 'bearer auth, the grant id in the path, 204, the consent grant goes (Microsoft Graph)', scope: 'app_authorization' },
+    ],
+  },
+  header: { style: 'header', method: 'DELETE', path: '/admin/api_permissions/current.json', imitates: 'the access token in X-Shopify-Access-Token, uninstalls the app (Shopify)', scope: STYLE_SCOPE.header },
+  'app-secret-header': { style: 'app-secret-header', method: 'POST', path: '/square/oauth2/revoke', imitates: 'Authorization: Client <secret>, JSON {client_id, access_token}, kills the grant (Square)', scope: STYLE_SCOPE['app-secret-header'] },
+  deauthorize: { style: 'deauthorize', method: 'POST', path: '/oauth/deauthorize', imitates: 'form access_token, no client auth, deauthorizes the app (Strava)', scope: STYLE_SCOPE.deauthorize },
+  stripe: { style: 'stripe', method: 'POST', path: '/stripe/oauth/deauthorize', imitates: 'the client secret as Basic user (or Bearer), form client_id + stripe_user_id (Stripe Connect)', scope: STYLE_SCOPE.stripe },
+  uninstall: {
+    style: 'uninstall', method: 'POST', path: '/api/apps.uninstall', imitates: 'form client_id + client_secret + token, HTTP 200 with {ok} (Slack apps.uninstall)', scope: STYLE_SCOPE.uninstall,
+    alsoAt: [{ method: 'DELETE', path: '/appinstalls/v3/external-install', imitates: 'the access token as Bearer, 204 (HubSpot uninstall)', scope: 'app_authorization' }],
+  },
+  'sign-in-sessions': { style: 'sign-in-sessions', method: 'POST', path: '/v1.0/me/revokeSignInSessions', imitates: "bearer auth, every refresh token of the user dies (Microsoft revokeSignInSessions)", scope: STYLE_SCOPE['sign-in-sessions'] },
+  facebook: { style: 'facebook', method: 'DELETE', path: '/{version}/{user-id}/permissions', imitates: 'DELETE ?access_token=, user id or me, de-authorizes the app (Facebook Graph)', scope: STYLE_SCOPE.facebook },
+  'installation-token': { style: 'installation-token', method: 'DELETE', path: '/installation/token', imitates: 'the token to revoke as Bearer, 204 (GitHub installation access token)', scope: STYLE_SCOPE['installation-token'] },
+  'app-jwt': { style: 'app-jwt', method: 'DELETE', path: '/app/installations/{installation_id}', imitates: "a JWT signed with the app's key (RS256), uninstalls the app (GitHub App)", scope: STYLE_SCOPE['app-jwt'] },
+  'form-client-key': { style: 'form-client-key', method: 'POST', path: '/v2/oauth/revoke/', imitates: 'form client_key + client_secret + token (TikTok)', scope: STYLE_SCOPE['form-client-key'] },
+  'json-post': { style: 'json-post', method: 'POST', path: '/auth0/oauth/revoke', imitates: 'JSON {client_id, client_secret, token}, refresh tokens only, every refresh token of the app for the user (Auth0)', scope: STYLE_SCOPE['json-post'] },
   none: { style: 'none', method: null, path: null, imitates: 'no revoke endpoint at all: 404 (Spotify)', scope: null },
 };
 
@@ -95,6 +145,8 @@ export interface SandboxClient {
    * revoke only refresh tokens does (RFC 7009 §2.2.1).
    */
   accessTokenRevocation: boolean;
+  /** The success status of the RFC 7009 endpoints: 200 (the RFC) or 204 (Reddit). */
+  revokeSuccessStatus: 200 | 204;
   scopes: string[];
 }
 
@@ -171,6 +223,7 @@ export function clientDefaults(id: string): SandboxClient {
     pkceRequired: false,
     autoApprove: false,
     accessTokenRevocation: true,
+    revokeSuccessStatus: 200,
     scopes: [...SCOPES],
   };
 }

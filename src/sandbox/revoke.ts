@@ -12,7 +12,7 @@ import { randomToken, type ProviderState } from './state.ts';
 import { basicCredentials, bearerToken, formBody, jsonBody, sendEmpty, sendJson, sendOAuthError, type SandboxRequest } from './wire.ts';
 
 /** Whether `client` may use the endpoint of `style`; answers the refusal itself when not. */
-function styleAllows(client: SandboxClient | undefined, style: RevokeStyle, res: ServerResponse): boolean {
+export function styleAllows(client: SandboxClient | undefined, style: RevokeStyle, res: ServerResponse): boolean {
   if (!client || client.revokeStyle === style) return true;
   if (client.revokeStyle === 'none') {
     sendJson(res, 404, { error: 'not_found', error_description: `client "${client.id}" has no revoke endpoint (revoke style none)` });
@@ -39,7 +39,8 @@ export function handleRfc7009Revoke(state: ProviderState, style: 'rfc7009-basic'
   if (!token) return sendOAuthError(res, 400, 'invalid_request', 'token is missing (RFC 7009 §2.1)');
   // token_type_hint only speeds up lookup (§2.1); one map holds both kinds, so it is ignored.
   const record = state.live(token);
-  if (!record) return sendEmpty(res, 200);
+  // Reddit answers 204 where the RFC says 200: the client's revokeSuccessStatus picks.
+  if (!record) return sendEmpty(res, auth.client.revokeSuccessStatus);
   if (record.clientId !== auth.client.id) {
     return sendOAuthError(res, 400, 'unauthorized_client', 'the token was not issued to this client (RFC 7009 §2.1)');
   }
@@ -48,11 +49,11 @@ export function handleRfc7009Revoke(state: ProviderState, style: 'rfc7009-basic'
     return sendOAuthError(res, 400, 'unsupported_token_type', 'this server revokes refresh tokens only; revoke the refresh token');
   }
   state.revoke(record, STYLE_SCOPE[style], style);
-  sendEmpty(res, 200);
+  sendEmpty(res, auth.client.revokeSuccessStatus);
 }
 
 /** A token presented without client authentication: attribute it to its client and check that client's style. */
-function tokenClient(state: ProviderState, req: SandboxRequest, token: string): { record: TokenRecord | undefined; client: SandboxClient | undefined } {
+export function tokenClient(state: ProviderState, req: SandboxRequest, token: string): { record: TokenRecord | undefined; client: SandboxClient | undefined } {
   const any = state.tokens.get(token);
   const client = any ? state.clients.get(any.clientId) : undefined;
   if (client) req.clientId = client.id;

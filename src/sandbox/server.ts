@@ -10,6 +10,23 @@ import type { CallCounters, Endpoint, FaultBoard } from './faults.ts';
 import { REVOKE_STYLES } from './model.ts';
 import { FileShelf, handleApi, handleIntrospect, metadata } from './resource.ts';
 import { handleBearerRevoke, handleGithubGrantRevoke, handleGoogleRevoke, handleJsonRevoke, handleQueryRevoke, handleRfc7009Revoke, handleSlackRevoke } from './revoke.ts';
+import {
+  handleAppInstallationDelete,
+  handleClientKeyRevoke,
+  handleFacebookPermissionsDelete,
+  handleHubspotUninstall,
+  handleInstallationTokenDelete,
+  handleJsonPostRevoke,
+  handlePermissionGrantDelete,
+  handleRefreshTokenDelete,
+  handleRevokeSignInSessions,
+  handleShopifyUninstall,
+  handleSlackUninstall,
+  handleSquareRevoke,
+  handleStravaDeauthorize,
+  handleStripeDeauthorize,
+  handleZendeskTokenDelete,
+} from './revoke-grants.ts';
 import { secretEquals, type ProviderState } from './state.ts';
 import { handleToken } from './token.ts';
 import { basicCredentials, BodyTooLarge, bearerToken, escapeHtml, formBody, readBody, sendHtml, sendJson, type SandboxRequest } from './wire.ts';
@@ -34,12 +51,22 @@ interface Route {
   handler: Handler;
 }
 
-const GITHUB_GRANT = /^\/applications\/([^/]+)\/grant$/;
+type ParamHandler = (ctx: SandboxContext, param: string, req: SandboxRequest, res: ServerResponse) => void;
+
+/** Revoke endpoints with an id in the path, tried after the exact routes and before `/api/*`. */
+const PATH_ROUTES: Array<{ pattern: RegExp; method: string; handler: ParamHandler }> = [
+  { pattern: /^\/applications\/([^/]+)\/grant$/, method: 'DELETE', handler: (ctx, p, req, res) => handleGithubGrantRevoke(ctx.state, p, req, res) },
+  { pattern: /^\/oauth\/v1\/refresh-tokens\/([^/]+)$/, method: 'DELETE', handler: (ctx, p, req, res) => handleRefreshTokenDelete(ctx.state, p, req, res) },
+  { pattern: /^\/api\/v2\/oauth\/tokens\/([^/]+)\.json$/, method: 'DELETE', handler: (ctx, p, req, res) => handleZendeskTokenDelete(ctx.state, p, req, res) },
+  { pattern: /^\/v1\.0\/oauth2PermissionGrants\/([^/]+)$/, method: 'DELETE', handler: (ctx, p, req, res) => handlePermissionGrantDelete(ctx.state, p, req, res) },
+  { pattern: /^\/v\d+(?:\.\d+)?\/([^/]+)\/permissions$/, method: 'DELETE', handler: (ctx, p, req, res) => handleFacebookPermissionsDelete(ctx.state, p, req, res) },
+  { pattern: /^\/app\/installations\/([^/]+)$/, method: 'DELETE', handler: (ctx, p, req, res) => handleAppInstallationDelete(ctx.state, p, req, res) },
+];
 
 /** Shared by every request without a query string; handlers only read it. */
 const NO_QUERY = new URLSearchParams();
 
-/** Exact-path routes; the GitHub grant path and `/api/*` are matched after these. */
+/** Exact-path routes; PATH_ROUTES and `/api/*` are matched after these. */
 const ROUTES = new Map<string, Route>([
   ['/', { endpoint: 'metadata', methods: ['GET'], handler: (ctx, _req, res) => indexPage(ctx, res) }],
   ['/.well-known/oauth-authorization-server', { endpoint: 'metadata', methods: ['GET'], handler: (ctx, _req, res) => sendJson(res, 200, metadata(ctx.issuer()), { 'cache-control': 'max-age=60' }) }],
@@ -54,6 +81,16 @@ const ROUTES = new Map<string, Route>([
   ['/v1/oauth/revoke', { endpoint: 'revoke', methods: ['POST'], handler: (ctx, req, res) => handleJsonRevoke(ctx.state, req, res) }],
   ['/api/auth.revoke', { endpoint: 'revoke', methods: ['POST', 'GET'], handler: (ctx, req, res) => handleSlackRevoke(ctx.state, req, res) }],
   ['/revoke', { endpoint: 'revoke', methods: ['POST'], handler: (ctx, req, res) => handleGoogleRevoke(ctx.state, req, res) }],
+  ['/admin/api_permissions/current.json', { endpoint: 'revoke', methods: ['DELETE'], handler: (ctx, req, res) => handleShopifyUninstall(ctx.state, req, res) }],
+  ['/square/oauth2/revoke', { endpoint: 'revoke', methods: ['POST'], handler: (ctx, req, res) => handleSquareRevoke(ctx.state, req, res) }],
+  ['/oauth/deauthorize', { endpoint: 'revoke', methods: ['POST'], handler: (ctx, req, res) => handleStravaDeauthorize(ctx.state, req, res) }],
+  ['/stripe/oauth/deauthorize', { endpoint: 'revoke', methods: ['POST'], handler: (ctx, req, res) => handleStripeDeauthorize(ctx.state, req, res) }],
+  ['/api/apps.uninstall', { endpoint: 'revoke', methods: ['POST'], handler: (ctx, req, res) => handleSlackUninstall(ctx.state, req, res) }],
+  ['/appinstalls/v3/external-install', { endpoint: 'revoke', methods: ['DELETE'], handler: (ctx, req, res) => handleHubspotUninstall(ctx.state, req, res) }],
+  ['/v1.0/me/revokeSignInSessions', { endpoint: 'revoke', methods: ['POST'], handler: (ctx, req, res) => handleRevokeSignInSessions(ctx.state, req, res) }],
+  ['/installation/token', { endpoint: 'revoke', methods: ['DELETE'], handler: (ctx, req, res) => handleInstallationTokenDelete(ctx.state, req, res) }],
+  ['/v2/oauth/revoke/', { endpoint: 'revoke', methods: ['POST'], handler: (ctx, req, res) => handleClientKeyRevoke(ctx.state, req, res) }],
+  ['/auth0/oauth/revoke', { endpoint: 'revoke', methods: ['POST'], handler: (ctx, req, res) => handleJsonPostRevoke(ctx.state, req, res) }],
 ]);
 
 const API_ROUTE: Route = { endpoint: 'api', methods: ['GET', 'POST'], handler: (ctx, req, res) => handleApi(ctx.state, ctx.shelf, req, res) };
@@ -61,11 +98,14 @@ const API_ROUTE: Route = { endpoint: 'api', methods: ['GET', 'POST'], handler: (
 function findRoute(path: string): { route: Route; param?: string } | undefined {
   const exact = ROUTES.get(path);
   if (exact) return { route: exact };
-  if (path.startsWith('/api/')) return { route: API_ROUTE };
-  const gh = GITHUB_GRANT.exec(path);
-  if (gh) {
-    return { route: { endpoint: 'revoke', methods: ['DELETE'], handler: (ctx, req, res) => handleGithubGrantRevoke(ctx.state, gh[1], req, res) }, param: gh[1] };
+  for (const r of PATH_ROUTES) {
+    const m = r.pattern.exec(path);
+    if (m) {
+      const param = m[1];
+      return { route: { endpoint: 'revoke', methods: [r.method], handler: (ctx, req, res) => r.handler(ctx, param, req, res) }, param };
+    }
   }
+  if (path.startsWith('/api/')) return { route: API_ROUTE };
   return undefined;
 }
 

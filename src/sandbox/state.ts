@@ -16,6 +16,7 @@ import {
   type TokenRecord,
   type TokenState,
 } from './model.ts';
+import { AppKeys } from './app-jwt.ts';
 
 export interface AuthorizationCode {
   code: string;
@@ -87,6 +88,8 @@ export class ProviderState {
   readonly families = new Map<string, TokenFamily>();
   readonly codes = new Map<string, AuthorizationCode>();
   readonly pending = new Map<string, PendingAuthorization>();
+  /** RSA key pairs of clients that sign app JWTs (the `app-jwt` revoke style). */
+  readonly appKeys = new AppKeys();
   /** Family ids per client and user (`clientId NUL userId`), so app-wide revocation and consent checks stay cheap. */
   private readonly familiesByAuthorization = new Map<string, Set<string>>();
   lifetimes: Lifetimes;
@@ -280,6 +283,27 @@ export class ProviderState {
         return this.revokeFamily(record.familyId, by);
       case 'app_authorization':
         return this.revokeAppAuthorization(record.clientId, record.userId, by);
+      case 'app_refresh_tokens':
+        return this.revokeRefreshTokens(this.familiesOf(record.clientId, record.userId), by);
+      case 'user_refresh_tokens':
+        return this.revokeRefreshTokens(this.familiesOfUser(record.userId), by);
     }
+  }
+
+  /** Every family of this user, of every client (a scan: only the sign-in-sessions style needs it). */
+  familiesOfUser(userId: string | null): TokenFamily[] {
+    const out: TokenFamily[] = [];
+    for (const family of this.families.values()) if (family.userId === userId) out.push(family);
+    return out;
+  }
+
+  /** Kill the refresh tokens of these families; their access tokens live until they expire. */
+  private revokeRefreshTokens(families: TokenFamily[], by: string): number {
+    const at = this.now();
+    let n = 0;
+    for (const family of families) {
+      for (const value of family.tokens) if (this.tokens.get(value)?.kind === 'refresh_token') n += this.kill(value, by, at);
+    }
+    return n;
   }
 }
