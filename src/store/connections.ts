@@ -7,6 +7,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { decodeCursor, nextCursorOf } from './cursor.ts';
 import { PlugboardError } from '../core/errors.ts';
 import { statusOf, type ConnectionState, type ConnectionStatus } from '../core/connection.ts';
 
@@ -206,20 +207,6 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-function encodeCursor(row: Pick<ConnectionRow, 'created_at' | 'id'>): string {
-  return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') return [value[0], value[1]];
-  } catch {
-    // fall through to the error below
-  }
-  throw new PlugboardError('VALIDATION_FAILED', 'The cursor is not one this server issued.', { details: [{ path: 'query.cursor', message: 'expected the nextCursor value of a previous page, unchanged' }] });
-}
-
 /** Newest first; the cursor is the (created_at, id) of the last row returned, so pages are stable under inserts. */
 export async function listConnections(db: Db, orgId: string, filter: ConnectionFilter, page: { limit: number; cursor?: string | undefined }): Promise<Page<ConnectionRow>> {
   let query = db.selectFrom('connections').selectAll().where('org_id', '=', orgId);
@@ -233,12 +220,12 @@ export async function listConnections(db: Db, orgId: string, filter: ConnectionF
       .groupBy('connection_id').having(sql<number>`count(*)`, '=', tags.length));
   }
   if (page.cursor !== undefined) {
-    const [createdAt, id] = decodeCursor(page.cursor);
-    query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
+    const after = decodeCursor(page.cursor);
+    query = query.where((eb) => eb.or([eb('created_at', '<', after.time), eb.and([eb('created_at', '=', after.time), eb('id', '<', after.id)])]));
   }
   const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
   const items = rows.slice(0, page.limit);
-  return { items, nextCursor: rows.length > page.limit ? encodeCursor(items[items.length - 1]) : null };
+  return { items, nextCursor: nextCursorOf(rows, page.limit, (row) => ({ time: row.created_at, id: row.id })) };
 }
 
 export type ConnectionPatch = Partial<Omit<ConnectionRow, 'id' | 'org_id' | 'created_at' | SecretField>>;

@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import { PlugboardError } from '../core/errors.ts';
 import type { CardRecord, ExecutionRecord, ExecutionSink, RecordedError } from '../flows/index.ts';
 import type { Database } from './schema.ts';
+import { decodeCursor, nextCursorOf } from './cursor.ts';
 
 export interface ExecutionTable {
   id: string;
@@ -185,13 +186,12 @@ export async function listExecutions(db: Db, orgId: string, filter: ExecutionFil
   if (filter.from !== undefined) query = query.where('started_at', '>=', filter.from);
   if (filter.to !== undefined) query = query.where('started_at', '<', filter.to);
   if (page.cursor !== undefined) {
-    const [startedAt, id] = decodeExecutionCursor(page.cursor);
-    query = query.where((eb) => eb.or([eb('started_at', '<', startedAt), eb.and([eb('started_at', '=', startedAt), eb('id', '<', id)])]));
+    const after = decodeCursor(page.cursor);
+    query = query.where((eb) => eb.or([eb('started_at', '<', after.time), eb.and([eb('started_at', '=', after.time), eb('id', '<', after.id)])]));
   }
   const rows = await query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
   const items = rows.slice(0, page.limit).map(summaryOf);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > page.limit && last !== undefined ? encodeExecutionCursor(last.startedAt, last.id) : null };
+  return { items, nextCursor: nextCursorOf(rows, page.limit, (row) => ({ time: row.started_at, id: row.id })) };
 }
 
 /** One execution with its card records, or undefined when it is not this organization's. */
@@ -282,21 +282,6 @@ export function storeExecutionSink(db: Db, options: StoreSinkOptions = {}): Exec
   };
 }
 
-export function encodeExecutionCursor(startedAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([startedAt, id])).toString('base64url');
-}
-
-export function decodeExecutionCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') return [value[0], value[1]];
-  } catch {
-    // Not base64url JSON: reported below like any other foreign cursor.
-  }
-  throw new PlugboardError('VALIDATION_FAILED', 'The cursor is not one this server issued.', {
-    details: [{ path: 'query.cursor', message: 'expected the nextCursor value of a previous page, unchanged' }],
-  });
-}
 
 const sinksByDatabase = new WeakMap<object, { sink: ExecutionSink; retention: RetentionPolicy }>();
 

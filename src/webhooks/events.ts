@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import { eventFromRow, type EventRecord } from '../store/events.ts';
-import { decodeCursor, encodeCursor } from './store.ts';
+import { decodeCursor, nextCursorOf } from '../store/cursor.ts';
 
 export interface EventFilter {
   instanceId?: string | undefined;
@@ -32,13 +32,12 @@ export async function listEvents(db: Kysely<Database>, orgId: string, filter: Ev
   if (filter.from !== undefined) query = query.where('occurred_at', '>=', filter.from);
   if (filter.to !== undefined) query = query.where('occurred_at', '<', filter.to);
   if (page.cursor !== undefined) {
-    const [occurredAt, id] = decodeCursor(page.cursor);
-    query = query.where((eb) => eb.or([eb('occurred_at', '<', occurredAt), eb.and([eb('occurred_at', '=', occurredAt), eb('id', '<', id)])]));
+    const after = decodeCursor(page.cursor);
+    query = query.where((eb) => eb.or([eb('occurred_at', '<', after.time), eb.and([eb('occurred_at', '=', after.time), eb('id', '<', after.id)])]));
   }
   const rows = await query.orderBy('occurred_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
   const items = rows.slice(0, page.limit).map(eventFromRow);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > page.limit && last !== undefined ? encodeCursor(last.occurredAt, last.id) : null };
+  return { items, nextCursor: nextCursorOf(rows, page.limit, (row) => ({ time: row.occurred_at, id: row.id })) };
 }
 
 /**

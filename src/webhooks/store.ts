@@ -10,8 +10,8 @@ import type { Database } from '../store/schema.ts';
 import type { Vault } from '../crypto/vault.ts';
 import { newId } from '../crypto/random.ts';
 import { generateSigningSecret } from './signature.ts';
-import { PlugboardError } from '../core/errors.ts';
 import { ALL_EVENTS_WILDCARD } from '../core/events.ts';
+import { decodeCursor, nextCursorOf } from '../store/cursor.ts';
 
 export interface WebhookTable {
   id: string;
@@ -264,30 +264,12 @@ export async function listDeliveries(db: WebhookDb, orgId: string, webhookId: st
     .orderBy('id', 'desc')
     .limit(options.limit + 1);
   if (options.cursor !== undefined) {
-    const [createdAt, id] = decodeCursor(options.cursor);
-    query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
+    const after = decodeCursor(options.cursor);
+    query = query.where((eb) => eb.or([eb('created_at', '<', after.time), eb.and([eb('created_at', '=', after.time), eb('id', '<', after.id)])]));
   }
   const rows = await query.execute();
   const items = rows.slice(0, options.limit).map(toDelivery);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > options.limit && last !== undefined ? encodeCursor(last.createdAt, last.id) : null };
-}
-
-export function encodeCursor(time: string, id: string): string {
-  return Buffer.from(JSON.stringify([time, id])).toString('base64url');
-}
-
-/** Decodes a cursor made by `encodeCursor`; anything else is a 400 naming the query parameter. */
-export function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') return [value[0], value[1]];
-  } catch {
-    // fall through to the error below
-  }
-  throw new PlugboardError('VALIDATION_FAILED', 'The cursor is not one this server issued.', {
-    details: [{ path: 'query.cursor', message: 'expected the nextCursor value of a previous page, unchanged' }],
-  });
+  return { items, nextCursor: nextCursorOf(rows, options.limit, (row) => ({ time: row.created_at, id: row.id })) };
 }
 
 export async function readCursor(db: WebhookDb, name: string): Promise<{ occurredAt: string; eventId: string } | null> {
