@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent } from 'undici';
+import { Agent, buildConnector } from 'undici';
 import {
   assertUrlAllowed,
   classifyAddress,
@@ -248,6 +248,97 @@ test('credentials are dropped when a redirect leaves the origin, kept when it st
   } finally {
     await origin.close();
     await other.close();
+  }
+});
+
+test('STRICT policy: a redirect from an allowed public host to loopback, private or link-local is refused; no credential follows', async () => {
+  // Every request that reaches this loopback server is recorded with the credentials it carried. Only `/start` on the
+  // allowed host may ever arrive; anything else means a redirect got through the guard.
+  const arrived: Array<{ path: string; authorization: string | undefined; apiKey: string | null }> = [];
+  const server = await startServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    arrived.push({ path: u.pathname, authorization: req.headers.authorization, apiKey: u.searchParams.get('api_key') });
+    const to = u.searchParams.get('to');
+    if (u.pathname === '/start' && to !== null) return res.writeHead(302, { location: to }).end();
+    res.end('leaked');
+  });
+  const port = Number(new URL(server.url).port);
+  const PUBLIC_HOST = 'api.public-provider.example';
+  // DNS seam: names that look public but answer with forbidden addresses (rebinding on the redirect hop).
+  const zone: Record<string, string> = {
+    'internal.public-provider.example': '10.0.0.5',
+    'rebind.public-provider.example': '127.0.0.1',
+    'meta.public-provider.example': '169.254.169.254',
+    'ula.public-provider.example': 'fd00::5',
+  };
+  const resolve: AddressResolver = (host, _opts, cb) => {
+    const address = zone[host];
+    if (address === undefined) return cb(Object.assign(new Error(`no such name ${host}`), { code: 'ENOTFOUND' }), []);
+    cb(null, [{ address, family: address.includes(':') ? 6 : 4 }]);
+  };
+  const guarded = createGuardedConnector({ policy: STRICT_TARGET_POLICY, resolve });
+  // The allowed host stands for a real public provider: it alone is routed to the loopback server, outside the
+  // guard, the way the internet would route it. Every other hop goes through the STRICT guard with the DNS seam.
+  const direct = buildConnector({ timeout: 2_000 });
+  const agent = new Agent({
+    connect: (opts, cb) => (opts.hostname === PUBLIC_HOST ? direct({ ...opts, hostname: '127.0.0.1' }, cb) : guarded(opts, cb)),
+  });
+  const targets = [
+    `http://127.0.0.1:${port}/landing?api_key=canary-key`,
+    `http://127.9.9.9:${port}/landing`,
+    `http://2130706433:${port}/landing`,
+    `http://0x7f.1:${port}/landing`,
+    `http://[::1]:${port}/landing`,
+    `http://[::ffff:127.0.0.1]:${port}/landing`,
+    `http://localhost:${port}/landing`,
+    'http://10.0.0.5/landing',
+    'http://192.168.1.10/landing',
+    'http://172.16.0.1/landing',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[fe80::1]/landing',
+    `http://internal.public-provider.example:${port}/landing`,
+    `http://rebind.public-provider.example:${port}/landing`,
+    `http://meta.public-provider.example:${port}/landing`,
+    `http://ula.public-provider.example:${port}/landing`,
+  ];
+  try {
+    for (const target of targets) {
+      arrived.length = 0;
+      const start = new URL(`http://${PUBLIC_HOST}:${port}/start`);
+      start.searchParams.set('to', target);
+      start.searchParams.set('api_key', 'canary-key');
+      await assert.rejects(
+        requestOutbound({
+          url: start,
+          method: 'GET',
+          headers: { authorization: 'Bearer canary-token' },
+          policy: STRICT_TARGET_POLICY,
+          credentialHeaders: ['authorization'],
+          credentialQueryParameters: ['api_key'],
+          dispatcher: agent,
+        }),
+        (err: unknown) => {
+          assert.ok(isPlugboardError(err), `${target}: ${String(err)}`);
+          assert.equal(err.code, 'TARGET_FORBIDDEN', `${target}: ${err.code} ${err.message}`);
+          assert.doesNotMatch(`${err.message} ${JSON.stringify(err.details ?? [])}`, /canary/, 'the error carries no credential');
+          return true;
+        },
+        target,
+      );
+      // The first hop reached the allowed host with its credentials; nothing else arrived anywhere.
+      assert.deepEqual(arrived, [{ path: '/start', authorization: 'Bearer canary-token', apiKey: 'canary-key' }], target);
+    }
+    // Control: the same set-up follows a redirect that stays on the allowed host, so the refusals above are the guard's.
+    arrived.length = 0;
+    const same = new URL(`http://${PUBLIC_HOST}:${port}/start`);
+    same.searchParams.set('to', '/final');
+    const ok = await requestOutbound({ url: same, method: 'GET', headers: { authorization: 'Bearer canary-token' }, policy: STRICT_TARGET_POLICY, credentialHeaders: ['authorization'], dispatcher: agent });
+    assert.equal(ok.statusCode, 200);
+    await ok.body.dump();
+    assert.deepEqual(arrived.map((a) => a.path), ['/start', '/final']);
+  } finally {
+    await agent.close();
+    await server.close();
   }
 });
 
