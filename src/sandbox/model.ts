@@ -93,7 +93,7 @@ export const REVOKE_STYLES: Record<RevokeStyle, RevokeStyleInfo> = {
     style: 'delete-path', method: 'DELETE', path: '/oauth/v1/refresh-tokens/{token}', imitates: 'the refresh token in the path, no auth, 204; access tokens live on (HubSpot v1)', scope: STYLE_SCOPE['delete-path'],
     alsoAt: [
       { method: 'DELETE', path: '/api/v2/oauth/tokens/{id}.json', imitates: 'bearer auth, id `current` (the bearer token) or a grant id, 204 (Zendesk)', scope: 'single_token' },
-      { method: 'DELETE', path: '/v1.0/oauth2PermissionGrants/{id}', imitates: 'bearer auth, the grant id in the path, 204, the consent grant goes (Microsoft Graph)', scope: 'app_authorization' },
+      { method: 'DELETE', path: '/v1.0/oauth2PermissionGrants/{id}', imitates: 'bearer auth, the grant id in the path, 204, the consent grant goes: refresh tokens die, access tokens live until they expire (Microsoft Graph)', scope: 'app_refresh_tokens' },
     ],
   },
   header: { style: 'header', method: 'DELETE', path: '/admin/api_permissions/current.json', imitates: 'the access token in X-Shopify-Access-Token, uninstalls the app (Shopify)', scope: STYLE_SCOPE.header },

@@ -77,18 +77,21 @@ export function handleZendeskTokenDelete(state: ProviderState, segment: string, 
 
 /**
  * `delete-path`, Microsoft Graph: `DELETE /v1.0/oauth2PermissionGrants/{id}` with a live access token of the same
- * client as Bearer; the id is the grant id (a family id) and the whole consent grant goes: every token of that client
- * for that user. 204; 401 for a dead bearer token; 404 for an unknown grant.
+ * client as Bearer; the id is the grant id (a family id) and the consent grant goes: no new access tokens, so every
+ * refresh token of that client for that user dies, while issued access tokens live until they expire. 204; 401 for a
+ * dead bearer token; 404 for an unknown grant or one already deleted (no live refresh token left).
  */
 export function handlePermissionGrantDelete(state: ProviderState, segment: string, req: SandboxRequest, res: ServerResponse): void {
   const caller = liveAccessToken(state, 'delete-path', bearerToken(req), req, res, () => graphUnauthorized(res));
   if (!caller) return;
   const id = decodeSegment(segment);
   const family = id === null ? undefined : state.families.get(id);
-  if (!family || family.clientId !== caller.clientId) {
+  const grant = family && family.clientId === caller.clientId ? state.familiesOf(family.clientId, family.userId) : [];
+  const granted = grant.some((f) => [...f.tokens].some((t) => state.live(t)?.kind === 'refresh_token'));
+  if (!granted) {
     return sendJson(res, 404, { error: { code: 'Request_ResourceNotFound', message: `Resource '${id ?? ''}' does not exist or one of its queried reference-property objects are not present.` } });
   }
-  state.revokeAppAuthorization(family.clientId, family.userId, 'delete-path');
+  state.revokeRefreshTokens(grant, 'delete-path');
   sendEmpty(res, 204);
 }
 

@@ -298,7 +298,7 @@ export class ProviderState {
   }
 
   /** Kill the refresh tokens of these families; their access tokens live until they expire. */
-  private revokeRefreshTokens(families: TokenFamily[], by: string): number {
+  revokeRefreshTokens(families: TokenFamily[], by: string): number {
     const at = this.now();
     let n = 0;
     for (const family of families) {

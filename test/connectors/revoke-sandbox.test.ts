@@ -7,15 +7,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSandbox, REVOKE_STYLES, type Sandbox, type RevokeStyle } from '../../src/sandbox/index.ts';
-import { runAuthping, runRevoke, undiciTransport, type HttpTransport, type HttpRequest } from '../../src/flows/index.ts';
+import { startSandbox, type Sandbox, type RevokeStyle } from '../../src/sandbox/index.ts';
+import { runAuthping, runRevoke, type HttpTransport, type HttpRequest } from '../../src/flows/index.ts';
+import { pointedAt as pointedAtSandbox } from './sandbox-transport.ts';
 import { builtinCatalogue, type ConnectorEntry } from '../../src/connectors/registry.ts';
 import type { CompiledConnectorFlows } from '../../src/flows/index.ts';
 
 let sb: Sandbox;
 let catalogue: Awaited<ReturnType<typeof builtinCatalogue>>;
 before(async () => {
-  sb = await startSandbox();
+  // Reddit's RFC 7009 endpoint answers 204, not 200: a client of the same style with that success status.
+  sb = await startSandbox({ clients: [{ id: 'sandbox-rfc7009-basic-204', secret: 'sandbox-rfc7009-basic-204-secret', revokeStyle: 'rfc7009-basic', revokeSuccessStatus: 204 }] });
   catalogue = await builtinCatalogue();
 });
 after(async () => {
@@ -38,23 +40,9 @@ function connect(clientId: string, configuration: Record<string, string> = {}) {
   return { tokens, auth };
 }
 
-const transport = undiciTransport();
-
 /** Sends every request to the sandbox: same path, or the style's own path when the provider's differs. */
 function pointedAt(style: RevokeStyle, calls: HttpRequest[] = []): HttpTransport {
-  const info = REVOKE_STYLES[style];
-  return {
-    request(req) {
-      calls.push(req);
-      const original = new URL(req.url);
-      const target = new URL(sb.url);
-      if (info.path !== null && !info.path.includes('{')) target.pathname = info.path;
-      // GitHub's single-token endpoint (/token) has the same shape as the grant endpoint the sandbox imitates.
-      else target.pathname = style === 'github-grant' ? original.pathname.replace(/\/token$/, '/grant') : original.pathname;
-      target.search = original.search;
-      return transport.request({ ...req, url: target.toString() });
-    },
-  };
+  return pointedAtSandbox(sb.url, style, calls);
 }
 
 const SANDBOX_CONNECTORS: Array<{ key: string; client: string; style: RevokeStyle; secondTime: boolean }> = [
@@ -140,7 +128,7 @@ describe('sandbox connectors revoke against the sandbox in their own style', () 
 });
 
 /** Catalogue connectors and the sandbox style whose request shape matches their provider's. */
-const CATALOGUE_IN_STYLE: Array<{ key: string; style: RevokeStyle; revoked?: boolean; why?: string }> = [
+const CATALOGUE_IN_STYLE: Array<{ key: string; style: RevokeStyle; client?: string; why?: string }> = [
   { key: 'google', style: 'google' },
   { key: 'salesforce', style: 'google', why: 'form token, no client auth, 400 invalid_token for a dead token' },
   { key: 'adobe-sign', style: 'google', why: 'form token, no client auth' },
@@ -159,7 +147,7 @@ const CATALOGUE_IN_STYLE: Array<{ key: string; style: RevokeStyle; revoked?: boo
   { key: 'okta', style: 'rfc7009-basic' },
   { key: 'canva', style: 'rfc7009-basic' },
   { key: 'airtable', style: 'rfc7009-basic' },
-  { key: 'reddit', style: 'rfc7009-basic', revoked: false, why: 'Reddit answers 204; the sandbox style answers 200, so the flow reports not revoked although the token died' },
+  { key: 'reddit', style: 'rfc7009-basic', client: 'sandbox-rfc7009-basic-204', why: 'a client answering 204, as Reddit does' },
   { key: 'notion', style: 'json' },
   { key: 'quickbooks', style: 'json' },
   { key: 'dropbox', style: 'bearer' },
@@ -174,15 +162,23 @@ describe('catalogue connectors revoke against the sandbox in the matching style'
     test(`${c.key} in the ${c.style} style${c.why ? ` (${c.why})` : ''}`, async () => {
       const def = entry(c.key);
       const configuration = Object.fromEntries(def.definition.configuration.map((f) => [f.key, f.default ?? `cfg-${f.key}`]));
-      const { tokens, auth } = connect(`sandbox-${c.style}`, configuration);
+      const { tokens, auth } = connect(c.client ?? `sandbox-${c.style}`, configuration);
       const calls: HttpRequest[] = [];
       const result = await runRevoke(def.compiled, { auth, transport: pointedAt(c.style, calls) });
       assert.equal(result.status, 'succeeded', result.error?.message);
       assert.equal(calls.length, 1, 'one request to the revoke endpoint');
       assert.equal(sb.admin.tokenState(tokens.access_token).state, 'revoked', `the sandbox accepted the request and revoked: ${JSON.stringify(result.outputs.serviceResponse)}`);
-      assert.equal(result.outputs.revoked, c.revoked ?? true, JSON.stringify(result.outputs));
+      assert.equal(result.outputs.revoked, true, JSON.stringify(result.outputs));
     });
   }
+
+  test('Reddit against a 200-answering RFC 7009 client is not revoked although the token died: its flow checks for 204', async () => {
+    const { tokens, auth } = connect('sandbox-rfc7009-basic');
+    const result = await runRevoke(entry('reddit').compiled, { auth, transport: pointedAt('rfc7009-basic') });
+    assert.equal(sb.admin.tokenState(tokens.access_token).state, 'revoked');
+    assert.equal(result.outputs.revoked, false);
+    assert.equal(result.outputs.serviceResponse.statusCode, 200);
+  });
 
   test('an already-dead token counts as revoked for Google, Salesforce and Adobe Sign, not for Box', async () => {
     for (const key of ['google', 'salesforce', 'adobe-sign', 'box']) {
