@@ -54,7 +54,7 @@ test('a known path with another method is METHOD_NOT_ALLOWED with an Allow heade
   assert.equal(res.headers.allow, 'GET');
   const withParam = await app.call('PUT', '/api-keys/some-id');
   assertErrorBody(withParam, 405, 'METHOD_NOT_ALLOWED');
-  assert.equal(withParam.headers.allow, 'DELETE');
+  assert.equal(withParam.headers.allow, 'DELETE, GET');
   assertErrorBody(await app.call('PUT', '/api-keys/some-id/extra'), 404, 'ROUTE_NOT_FOUND');
 });
 
@@ -169,4 +169,24 @@ test('the reference page is self-contained (no external scripts or styles)', asy
   assert.match(String(res.headers['content-type']), /text\/html/);
   assert.match(res.text, /openapi\.json/);
   assert.doesNotMatch(res.text, /<script[^>]+src=|<link[^>]+href="http/);
+});
+
+test('GET /me names the caller; GET /api-keys/{id} shows one key of the organization', async () => {
+  const me = await app.call('GET', '/me');
+  assert.equal(me.status, 200);
+  assert.equal(me.body.organization.id, app.admin.organizationId);
+  assert.equal(me.body.user.role, 'platform-admin');
+  assert.equal(me.body.apiKeyId, app.admin.apiKeyId);
+  assert.ok(me.body.permissions.includes('platform:admin'));
+  const viaSecrets = await app.call('GET', '/me', { authorization: `User ${app.admin.userSecret}, Organization ${app.admin.organizationSecret}` });
+  assert.equal(viaSecrets.body.apiKeyId, null);
+  const limited = await app.call('POST', '/api-keys', { body: { name: 'me-limited', permissions: ['events:read'] } });
+  const limitedMe = await app.call('GET', '/me', { apiKey: limited.body.secret });
+  assert.deepEqual(limitedMe.body.permissions, ['events:read']);
+  const one = await app.call('GET', `/api-keys/${limited.body.id}`);
+  assert.equal(one.status, 200);
+  assert.equal(one.body.name, 'me-limited');
+  assert.equal(one.body.secret, undefined);
+  assertErrorBody(await app.call('GET', '/api-keys/unknown-id'), 404, 'NOT_FOUND');
+  assertErrorBody(await app.call('GET', '/me', { apiKey: null }), 401, 'UNAUTHENTICATED');
 });
