@@ -267,11 +267,15 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
     const revoke = card.getByTestId('revoke-result');
     await revoke.getByText('revoked', { exact: true }).waitFor();
     await revoke.getByTestId('service-status').getByText('200').waitFor();
-    // Seed 000's recipe: the success text travels as the service response body, the manual text and unregister URL
-    // always come back for the person to check by hand.
+    // Seed 000's recipe: the success text travels as the service response body. The connector's manual-step text
+    // also comes back, but the provider revoked, so it is not shown: a success line and a quiet link to check by hand.
     await revoke.getByText('The access token was successfully revoked.').waitFor();
-    await revoke.getByText(/remove the app by hand/).waitFor();
-    const link = revoke.getByRole('link', { name: new RegExp(`^${sandbox.url}`) });
+    await revoke.getByText(/^The provider revoked the access/).waitFor();
+    assert.equal(await revoke.getByText(/remove the app by hand|unable to completely revoke/i).count(), 0, 'no manual step after a revocation');
+    assert.equal(await revoke.getByText(/Manual step/).count(), 0);
+    const check = revoke.locator('.revoke-check');
+    await check.getByText(/^Check by hand/).waitFor();
+    const link = check.getByRole('link', { name: new RegExp(`^${sandbox.url}`) });
     assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
     assert.equal(await link.getAttribute('target'), '_blank');
     await statusBadge(card).getByText('Revoked', { exact: true }).waitFor();
@@ -345,6 +349,8 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
     const outcome = page.getByTestId('revoke-result').first();
     await page.getByRole('heading', { name: 'Deleted “Alice files (renamed)”' }).waitFor();
     await outcome.getByText('revoked', { exact: true }).waitFor();
+    await outcome.getByText(/^The provider revoked the access/).waitFor();
+    assert.equal(await outcome.locator('.revoke-manual').count(), 0, 'a revoked delete shows no manual step');
     await page.getByText('No connections to Sandbox Console yet').waitFor();
     assert.equal((await app.call('GET', `/instances/${instanceId}`)).status, 404);
     await screenshot(page, '10-deleted');
@@ -444,7 +450,12 @@ test('console journey in chromium: sign in, connect, authping, test revoke, reau
     await page.getByRole('heading', { name: 'Deleted “Dana token”' }).waitFor();
     const outcome = page.getByTestId('revoke-result').first();
     await outcome.getByText('not revoked', { exact: true }).waitFor();
-    await outcome.getByRole('link', { name: `${sandbox.url}/account/apps` }).waitFor();
+    // Not revoked: the connector's text is a manual step, in warning style, with the unregister URL to act on.
+    const manual = outcome.locator('.revoke-manual.notice-warn');
+    await manual.getByText(/^Manual step/).waitFor();
+    await manual.getByText(/Remove the access by hand/).waitFor();
+    await manual.getByRole('link', { name: `${sandbox.url}/account/apps` }).waitFor();
+    assert.equal(await outcome.getByText(/^The provider revoked the access/).count(), 0, 'no success line without a revocation');
     await outcome.getByText('No call was made to the provider.').waitFor();
     await screenshot(page, '13b-api-key-manual-revocation');
   });

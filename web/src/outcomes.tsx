@@ -1,6 +1,7 @@
 /**
  * Result panels for the connection tests: an authping result (working, message, service response) and a revocation
- * outcome (revoked, the message text with the unregister URL as a link, the service response status and body). Both
+ * outcome (revoked, the service response status and body; the connector's manual-step text and unregister URL as a
+ * warning only when the provider did not revoke, otherwise a quiet link to check by hand). Both
  * come straight from the API; service bodies pass through the display-side redaction before they are shown.
  */
 import { ExternalLink, JsonView, Pill } from './components.tsx';
@@ -62,18 +63,32 @@ export function RevokeOutcomeView({ outcome, title }: { outcome: RevokeOutcome; 
         {outcome.verified === true ? <Pill tone="good">verified</Pill> : null}
         {outcome.pending === true ? <Pill tone="warn">still running in the background</Pill> : null}
       </h4>
-      {message.text !== undefined ? (
-        <p className="revoke-text">
-          <span className="muted">Message: </span>
-          {message.text}
-        </p>
-      ) : null}
-      {message.unregisterURL !== undefined ? (
-        <p>
-          {outcome.revoked ? 'To check or remove the access by hand: ' : 'Remove the access by hand: '}
-          <ExternalLink url={message.unregisterURL} />
-        </p>
-      ) : null}
+      {outcome.revoked ? (
+        <>
+          <p className="notice notice-good revoke-success">
+            {outcome.verified === true ? 'The provider revoked the access, and a check confirmed the token no longer works.' : 'The provider revoked the access.'}
+          </p>
+          {message.unregisterURL !== undefined ? (
+            <p className="muted small revoke-check">
+              Check by hand: <ExternalLink url={message.unregisterURL} />
+            </p>
+          ) : null}
+        </>
+      ) : outcome.pending === true ? (
+        <p className="notice revoke-pending">The call to the provider is still running; the connection&apos;s events show how it ends.</p>
+      ) : (
+        <div className="notice notice-warn revoke-manual">
+          <p>
+            <strong>Manual step: </strong>
+            {message.text ?? 'The provider did not confirm the revocation; remove the access by hand.'}
+          </p>
+          {message.unregisterURL !== undefined ? (
+            <p>
+              Remove the access by hand: <ExternalLink url={message.unregisterURL} />
+            </p>
+          ) : null}
+        </div>
+      )}
       <ServiceResponseView response={outcome.serviceResponse} />
       {outcome.executionId !== undefined ? (
         <p className="small">
