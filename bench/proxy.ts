@@ -1,20 +1,25 @@
 /**
- * Proxy benchmark, loopback only, the sandbox API (`GET /api/me` with a bearer token) as the upstream. Variants, all
- * in one run:
- *   - direct:      the load generator calls the sandbox itself (baseline for throughput and latency);
+ * Proxy benchmark, loopback only, the sandbox API (`GET /api/me` with a bearer token) as the upstream. Variants:
+ *   - direct:      the load client calls the sandbox itself (baseline for throughput and latency);
  *   - plugboard:   the same calls through `GET /instances/{id}/proxy/api/me` of a real Plugboard process (SQLite
- *                  store, API-key auth, connection lookup, vault, SSRF-guarded undici pool);
+ *                  store, API-key auth, connection read, vault, SSRF-guarded undici pool);
  *   - passthrough: a minimal node:http server forwarding through an undici Pool and adding the bearer header
  *                  (baseline for CPU per proxied request).
- * Each round starts fresh server processes (the sandbox pinned to core 0 and the proxies to core 1 when taskset is
- * present), runs the variants in short interleaved bursts in alternating order with the same client and concurrency,
- * and reads each proxy's own CPU time over IPC. The report gives medians of rounds and the median of per-round
- * ratios. Then, at half of Plugboard's measured throughput (open loop, fixed rate), the added p50/p99 latency against
- * direct calls; then a soak of Plugboard under load with its heap sampled after GC every second.
+ * The load client (this process), the sandbox and each proxy run in their own processes. Every variant of every
+ * round gets fresh processes (a new sandbox and, for the proxied variants, a new proxy), a warm-up, then one timed
+ * closed-loop burst with the same client and concurrency; the variant order alternates from round to round. Each
+ * server's own CPU time is read over IPC around the burst, and the client's own CPU share is reported so a saturated
+ * client shows. Ratios are taken within a round and the report gives medians of rounds. Then, at half of Plugboard's
+ * measured throughput (open loop, fixed rate), the added p50/p99 latency against direct calls; then a soak of
+ * Plugboard under load with its heap sampled after GC every second.
  *
- *   node bench/proxy.ts [--rounds 3] [--requests 3000] [--concurrency 16] [--latency-seconds 3] [--soak-seconds 5] [--json]
+ *   node bench/proxy.ts [--rounds 5] [--requests 4000] [--warmup 2000] [--concurrency 16] [--pipelining 1]
+ *                       [--upstream-latency-ms 0] [--latency-seconds 3] [--soak-seconds 5] [--profile <dir>] [--json]
+ *
+ * `--upstream-latency-ms` makes the sandbox wait before answering (a provider's think time); `--profile <dir>` starts
+ * every proxy process (Plugboard and the pass-through) with `--cpu-prof` writing into that directory.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,6 +30,8 @@ import { Pool, request } from 'undici';
 
 type Role = 'sandbox' | 'plugboard' | 'passthrough';
 type Variant = 'direct' | 'plugboard' | 'passthrough';
+type ProxyVariant = Exclude<Variant, 'direct'>;
+const VARIANTS: readonly Variant[] = ['direct', 'plugboard', 'passthrough'];
 
 interface Ready {
   url: string;
@@ -33,7 +40,7 @@ interface Ready {
   token?: string;
 }
 
-type ParentMessage = { type: 'cpu' } | { type: 'mem' };
+type ParentMessage = { type: 'cpu' } | { type: 'mem' } | { type: 'exit' };
 type ChildMessage = ({ type: 'ready' } & Ready) | { type: 'cpu'; micros: number } | { type: 'mem'; heapUsed: number; rss: number };
 
 function send(message: ChildMessage): void {
@@ -49,6 +56,9 @@ function answerProbes(): void {
       (globalThis as { gc?: () => void }).gc?.();
       const mem = process.memoryUsage();
       send({ type: 'mem', heapUsed: mem.heapUsed, rss: mem.rss });
+    } else if (m.type === 'exit') {
+      // A normal exit, so `--cpu-prof` writes its profile.
+      process.exit(0);
     }
   });
 }
@@ -56,10 +66,11 @@ function answerProbes(): void {
 // ---------------------------------------------------------------------------------------------------------------
 // Child roles
 
-async function serveSandbox(): Promise<void> {
+async function serveSandbox(latencyMs: number): Promise<void> {
   const { startSandbox } = await import('../src/sandbox/index.ts');
   const sandbox = await startSandbox({ accessTokenTtl: 0 });
   const token = sandbox.admin.issueTokens({ clientId: 'plugboard-demo', userId: 'user-alice', scope: 'profile files.read' }).access_token;
+  if (latencyMs > 0) sandbox.admin.setFault('api', { kind: 'latency', latencyMs });
   answerProbes();
   send({ type: 'ready', url: sandbox.url, path: '/api/me', authorization: `Bearer ${token}`, token });
 }
@@ -119,17 +130,25 @@ async function servePassthrough(upstream: string, token: string): Promise<void> 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Parent
+// Parent: the orchestrator and the load client
 
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-
-function arg(name: string, fallback: number): number {
+function arg(name: string, fallback: number, allowZero = false): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i === -1) return fallback;
   const n = Number(process.argv[i + 1]);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${process.argv[i + 1]}`);
   return n;
 }
+
+function stringArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i === -1) return undefined;
+  const value = process.argv[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
+  return value;
+}
+
+const profileDir = stringArg('profile');
 
 class Child {
   readonly process: ChildProcess;
@@ -142,11 +161,10 @@ class Child {
     child.on('message', (m: ChildMessage) => this.#waiting.shift()?.(m));
   }
 
-  static start(role: Role, args: string[], core: number): Promise<Child> {
-    const nodeArgs = ['--expose-gc', fileURLToPath(import.meta.url), 'serve', role, ...args];
-    const child = hasTaskset
-      ? spawn('taskset', ['-c', String(core), process.execPath, ...nodeArgs], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-      : spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  static start(role: Role, args: string[]): Promise<Child> {
+    const profile = role !== 'sandbox' && profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const nodeArgs = ['--expose-gc', ...profile, fileURLToPath(import.meta.url), 'serve', role, ...args];
+    const child = spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
       child.once('message', (m: ChildMessage) => (m.type === 'ready' ? resolve(new Child(child, m)) : reject(new Error(`${role}: unexpected ${m.type}`))));
       child.once('exit', (code) => reject(new Error(`${role} exited early (${code})`)));
@@ -160,8 +178,21 @@ class Child {
     });
   }
 
-  stop(): void {
-    this.process.kill();
+  async cpuMicros(): Promise<number> {
+    return (await this.ask('cpu')).micros;
+  }
+
+  /** Asks the child to exit normally (so a CPU profile is written) and waits for it. */
+  stop(): Promise<void> {
+    if (this.process.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.process.kill('SIGKILL'), 5_000);
+      this.process.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.process.send({ type: 'exit' } satisfies ParentMessage);
+    });
   }
 }
 
@@ -171,14 +202,12 @@ class Driver {
   readonly #ready: Ready;
   readonly #concurrency: number;
   failures = 0;
-  seconds = 0;
-  requests = 0;
 
-  constructor(variant: Variant, ready: Ready, concurrency: number) {
+  constructor(variant: Variant, ready: Ready, concurrency: number, pipelining: number) {
     this.variant = variant;
     this.#ready = ready;
     this.#concurrency = concurrency;
-    this.#pool = new Pool(ready.url, { connections: concurrency });
+    this.#pool = new Pool(ready.url, { connections: Math.ceil(concurrency / pipelining), pipelining });
   }
 
   async one(): Promise<number> {
@@ -189,18 +218,15 @@ class Driver {
     return performance.now() - started;
   }
 
-  /** Closed loop: `n` requests with `concurrency` in flight. */
-  async burst(n: number, timed = true): Promise<void> {
+  /** Closed loop: `n` requests with `concurrency` in flight; returns the wall-clock seconds. */
+  async burst(n: number): Promise<number> {
     let left = n;
     const worker = async () => {
       while (left-- > 0) await this.one();
     };
     const started = performance.now();
     await Promise.all(Array.from({ length: this.#concurrency }, worker));
-    if (timed) {
-      this.seconds += (performance.now() - started) / 1000;
-      this.requests += n;
-    }
+    return (performance.now() - started) / 1000;
   }
 
   /** Open loop: requests started at a fixed rate for `seconds`; returns every latency in ms. */
@@ -235,63 +261,87 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
+interface Settings {
+  requests: number;
+  warmup: number;
+  concurrency: number;
+  pipelining: number;
+  upstreamLatencyMs: number;
+}
+
+interface Measurement {
+  rate: number;
+  /** CPU microseconds per request of the proxy process (0 for direct), of the sandbox and of the load client. */
+  proxyCpu: number;
+  sandboxCpu: number;
+  clientCpu: number;
+  /** The load client's CPU time over the burst's wall time (1 = one core saturated). */
+  clientBusy: number;
+}
+
+/** One variant on fresh processes: start, warm up, one timed burst with every process's CPU read around it, stop. */
+async function measure(variant: Variant, settings: Settings): Promise<Measurement> {
+  const sandbox = await Child.start('sandbox', [String(settings.upstreamLatencyMs)]);
+  const proxy = variant === 'direct' ? null : await Child.start(variant, [sandbox.ready.url, sandbox.ready.token as string]);
+  const driver = new Driver(variant, (proxy ?? sandbox).ready, settings.concurrency, settings.pipelining);
+  try {
+    await driver.burst(settings.warmup);
+    const [proxyBefore, sandboxBefore] = await Promise.all([proxy?.cpuMicros() ?? 0, sandbox.cpuMicros()]);
+    const clientBefore = process.cpuUsage();
+    const seconds = await driver.burst(settings.requests);
+    const client = process.cpuUsage(clientBefore);
+    const [proxyAfter, sandboxAfter] = await Promise.all([proxy?.cpuMicros() ?? 0, sandbox.cpuMicros()]);
+    if (driver.failures > 0) throw new Error(`${variant}: ${driver.failures} requests did not answer 200`);
+    const n = settings.requests;
+    return {
+      rate: n / seconds,
+      proxyCpu: (proxyAfter - proxyBefore) / n,
+      sandboxCpu: (sandboxAfter - sandboxBefore) / n,
+      clientCpu: (client.user + client.system) / n,
+      clientBusy: (client.user + client.system) / 1e6 / seconds,
+    };
+  } finally {
+    await driver.close();
+    await Promise.all([proxy?.stop(), sandbox.stop()]);
+  }
+}
+
 async function main(): Promise<void> {
-  const rounds = arg('rounds', 3);
-  const requests = arg('requests', 3000);
-  const concurrency = arg('concurrency', 16);
+  const rounds = arg('rounds', 5);
+  const settings: Settings = {
+    requests: arg('requests', 4000),
+    warmup: arg('warmup', 2000),
+    concurrency: arg('concurrency', 16),
+    pipelining: arg('pipelining', 1),
+    upstreamLatencyMs: arg('upstream-latency-ms', 0, true),
+  };
   const latencySeconds = arg('latency-seconds', 3);
   const soakSeconds = arg('soak-seconds', 5);
-  const bursts = 4;
-  const warmup = 500;
 
-  const rates: Record<Variant, number[]> = { direct: [], plugboard: [], passthrough: [] };
-  const cpuPerRequest: Record<'plugboard' | 'passthrough', number[]> = { plugboard: [], passthrough: [] };
-  const throughputRatio: number[] = [];
-  const cpuRatio: number[] = [];
-
+  const results: Record<Variant, Measurement[]> = { direct: [], plugboard: [], passthrough: [] };
+  const ratios = { plugboardToDirect: [] as number[], passthroughToDirect: [] as number[], cpuPlugboardToPassthrough: [] as number[] };
   for (let round = 0; round < rounds; round++) {
-    const sandbox = await Child.start('sandbox', [], 0);
-    const token = sandbox.ready.token as string;
-    const proxies = await Promise.all([Child.start('plugboard', [sandbox.ready.url, token], 1), Child.start('passthrough', [sandbox.ready.url, token], 1)]);
-    const drivers: Driver[] = [new Driver('direct', sandbox.ready, concurrency), new Driver('plugboard', proxies[0].ready, concurrency), new Driver('passthrough', proxies[1].ready, concurrency)];
-    const cpu: Record<'plugboard' | 'passthrough', number> = { plugboard: 0, passthrough: 0 };
-    try {
-      for (const d of drivers) await d.burst(warmup, false);
-      for (let b = 0; b < bursts; b++) {
-        const order = (round + b) % 2 === 0 ? drivers : [...drivers].reverse();
-        for (const d of order) {
-          const child = d.variant === 'plugboard' ? proxies[0] : d.variant === 'passthrough' ? proxies[1] : null;
-          const before = child === null ? 0 : (await child.ask('cpu')).micros;
-          await d.burst(Math.ceil(requests / bursts));
-          if (child !== null) cpu[d.variant as 'plugboard' | 'passthrough'] += (await child.ask('cpu')).micros - before;
-        }
-      }
-      for (const d of drivers) {
-        if (d.failures > 0) throw new Error(`${d.variant}: ${d.failures} requests did not answer 200`);
-        rates[d.variant].push(d.requests / d.seconds);
-      }
-      const perRequest = (v: 'plugboard' | 'passthrough') => cpu[v] / (drivers.find((d) => d.variant === v) as Driver).requests;
-      cpuPerRequest.plugboard.push(perRequest('plugboard'));
-      cpuPerRequest.passthrough.push(perRequest('passthrough'));
-      throughputRatio.push(rates.plugboard[round] / rates.direct[round]);
-      cpuRatio.push(perRequest('plugboard') / perRequest('passthrough'));
-    } finally {
-      await Promise.all(drivers.map((d) => d.close()));
-      for (const c of [...proxies, sandbox]) c.stop();
-    }
+    const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+    const m = {} as Record<Variant, Measurement>;
+    for (const variant of order) m[variant] = await measure(variant, settings);
+    for (const variant of VARIANTS) results[variant].push(m[variant]);
+    ratios.plugboardToDirect.push(m.plugboard.rate / m.direct.rate);
+    ratios.passthroughToDirect.push(m.passthrough.rate / m.direct.rate);
+    ratios.cpuPlugboardToPassthrough.push(m.plugboard.proxyCpu / m.passthrough.proxyCpu);
   }
+  const med = (variant: Variant, field: keyof Measurement) => median(results[variant].map((r) => r[field]));
 
   // Added latency at half of Plugboard's throughput, open loop, direct and proxied alternating in halves.
-  const halfRate = median(rates.plugboard) / 2;
-  const sandbox = await Child.start('sandbox', [], 0);
-  const plugboard = await Child.start('plugboard', [sandbox.ready.url, sandbox.ready.token as string], 1);
+  const halfRate = med('plugboard', 'rate') / 2;
+  const sandbox = await Child.start('sandbox', [String(settings.upstreamLatencyMs)]);
+  const plugboard = await Child.start('plugboard', [sandbox.ready.url, sandbox.ready.token as string]);
   const latency: Record<'direct' | 'plugboard', number[]> = { direct: [], plugboard: [] };
   const soak: Array<{ second: number; heapMB: number; rssMB: number }> = [];
   try {
-    const direct = new Driver('direct', sandbox.ready, concurrency);
-    const proxied = new Driver('plugboard', plugboard.ready, concurrency);
-    await direct.burst(warmup, false);
-    await proxied.burst(warmup, false);
+    const direct = new Driver('direct', sandbox.ready, settings.concurrency, 1);
+    const proxied = new Driver('plugboard', plugboard.ready, settings.concurrency, 1);
+    await direct.burst(settings.warmup);
+    await proxied.burst(settings.warmup);
     for (const [i, d] of [direct, proxied, proxied, direct].entries()) {
       const ms = await d.atRate(halfRate, latencySeconds / 2);
       latency[d.variant as 'direct' | 'plugboard'].push(...ms);
@@ -301,7 +351,7 @@ async function main(): Promise<void> {
     const until = performance.now() + soakSeconds * 1000;
     let running = true;
     const load = (async () => {
-      while (running) await proxied.burst(concurrency * 20, false);
+      while (running) await proxied.burst(settings.concurrency * 20);
     })();
     for (let second = 1; performance.now() < until; second++) {
       await new Promise((r) => setTimeout(r, 1000));
@@ -313,23 +363,28 @@ async function main(): Promise<void> {
     if (proxied.failures > 0 || direct.failures > 0) throw new Error(`latency/soak: ${proxied.failures + direct.failures} requests did not answer 200`);
     await Promise.all([direct.close(), proxied.close()]);
   } finally {
-    plugboard.stop();
-    sandbox.stop();
+    await Promise.all([plugboard.stop(), sandbox.stop()]);
   }
 
   const p = (xs: number[], q: number) => +percentile(xs, q).toFixed(2);
   const firstHalf = soak.slice(0, Math.max(1, Math.floor(soak.length / 2)));
   const secondHalf = soak.slice(Math.floor(soak.length / 2));
+  const round = (xs: number[]) => xs.map(Math.round);
   const summary = {
     rounds,
-    requests,
-    concurrency,
-    pinned: hasTaskset ? 'sandbox on core 0, proxies on core 1' : 'not pinned (no taskset)',
-    throughputPerSecond: { direct: Math.round(median(rates.direct)), plugboard: Math.round(median(rates.plugboard)), passthrough: Math.round(median(rates.passthrough)) },
-    perRound: { direct: rates.direct.map(Math.round), plugboard: rates.plugboard.map(Math.round), passthrough: rates.passthrough.map(Math.round) },
-    throughputRatioPlugboardToDirect: +median(throughputRatio).toFixed(2),
-    cpuMicrosPerRequest: { plugboard: Math.round(median(cpuPerRequest.plugboard)), passthrough: Math.round(median(cpuPerRequest.passthrough)) },
-    cpuRatioPlugboardToPassthrough: +median(cpuRatio).toFixed(2),
+    ...settings,
+    throughputPerSecond: { direct: Math.round(med('direct', 'rate')), plugboard: Math.round(med('plugboard', 'rate')), passthrough: Math.round(med('passthrough', 'rate')) },
+    perRound: { direct: round(results.direct.map((r) => r.rate)), plugboard: round(results.plugboard.map((r) => r.rate)), passthrough: round(results.passthrough.map((r) => r.rate)) },
+    throughputRatioPlugboardToDirect: +median(ratios.plugboardToDirect).toFixed(2),
+    throughputRatioPassthroughToDirect: +median(ratios.passthroughToDirect).toFixed(2),
+    cpuMicrosPerRequest: {
+      plugboard: Math.round(med('plugboard', 'proxyCpu')),
+      passthrough: Math.round(med('passthrough', 'proxyCpu')),
+      sandbox: Math.round(med('direct', 'sandboxCpu')),
+      client: Math.round(med('direct', 'clientCpu')),
+    },
+    clientBusy: { direct: +med('direct', 'clientBusy').toFixed(2), plugboard: +med('plugboard', 'clientBusy').toFixed(2), passthrough: +med('passthrough', 'clientBusy').toFixed(2) },
+    cpuRatioPlugboardToPassthrough: +median(ratios.cpuPlugboardToPassthrough).toFixed(2),
     halfLoad: {
       ratePerSecond: Math.round(halfRate),
       directMs: { p50: p(latency.direct, 50), p99: p(latency.direct, 99) },
@@ -349,10 +404,12 @@ async function main(): Promise<void> {
     return;
   }
   const t = summary.throughputPerSecond;
-  process.stdout.write(`proxy bench: ${rounds} rounds x ${requests} requests, concurrency ${concurrency}, ${summary.pinned}\n`);
+  const c = summary.cpuMicrosPerRequest;
+  process.stdout.write(`proxy bench: ${rounds} rounds x ${settings.requests} requests (warm-up ${settings.warmup}), concurrency ${settings.concurrency}, pipelining ${settings.pipelining}, upstream latency ${settings.upstreamLatencyMs} ms; fresh processes per variant\n`);
   process.stdout.write(`  throughput (req/s, median): direct ${t.direct}, plugboard ${t.plugboard}, passthrough ${t.passthrough}; per round ${JSON.stringify(summary.perRound)}\n`);
-  process.stdout.write(`  plugboard / direct throughput: ${summary.throughputRatioPlugboardToDirect}x (target >= 0.7)\n`);
-  process.stdout.write(`  CPU per request: plugboard ${summary.cpuMicrosPerRequest.plugboard} us, passthrough ${summary.cpuMicrosPerRequest.passthrough} us: ${summary.cpuRatioPlugboardToPassthrough}x (target <= 1.5)\n`);
+  process.stdout.write(`  plugboard / direct throughput: ${summary.throughputRatioPlugboardToDirect}x (target >= 0.7); passthrough / direct: ${summary.throughputRatioPassthroughToDirect}x\n`);
+  process.stdout.write(`  CPU per request: plugboard ${c.plugboard} us, passthrough ${c.passthrough} us: ${summary.cpuRatioPlugboardToPassthrough}x (target <= 1.5); sandbox ${c.sandbox} us, load client ${c.client} us\n`);
+  process.stdout.write(`  load client busy (CPU / wall): direct ${summary.clientBusy.direct}, plugboard ${summary.clientBusy.plugboard}, passthrough ${summary.clientBusy.passthrough}\n`);
   const h = summary.halfLoad;
   process.stdout.write(`  at ${h.ratePerSecond} req/s: direct p50 ${h.directMs.p50} ms p99 ${h.directMs.p99} ms; plugboard p50 ${h.plugboardMs.p50} ms p99 ${h.plugboardMs.p99} ms; added p50 ${h.addedMs.p50} ms, p99 ${h.addedMs.p99} ms\n`);
   const s = summary.soak;
@@ -361,7 +418,7 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === 'serve') {
   const role = process.argv[3] as Role;
-  if (role === 'sandbox') await serveSandbox();
+  if (role === 'sandbox') await serveSandbox(Number(process.argv[4] ?? 0));
   else if (role === 'plugboard') await servePlugboard(process.argv[4], process.argv[5]);
   else await servePassthrough(process.argv[4], process.argv[5]);
 } else {

@@ -8,7 +8,7 @@
 import { PlugboardError } from '../core/errors.ts';
 import { permissionsOfRole } from '../core/permissions.ts';
 import { parseCredential, secretMatches } from '../crypto/secret-hash.ts';
-import { findApiKeyCredential, touchApiKey } from '../store/api-keys.ts';
+import { findApiKeyCredentialCached, touchApiKey } from '../store/api-keys.ts';
 import { findOrganizationCredential, findUserCredential } from '../store/organizations.ts';
 import type { AppContext } from '../context.ts';
 import type { AuthMode, Principal } from './route.ts';
@@ -82,7 +82,7 @@ export async function authenticate(ctx: AppContext, header: string | undefined, 
   if (parsed.kind === 'bearer') {
     const lookup = parseCredential(parsed.apiKey, 'pb');
     if (lookup === null) throw unauthenticated(mode);
-    const key = await findApiKeyCredential(ctx.store.db, lookup.lookup);
+    const key = await findApiKeyCredentialCached(ctx.store.db, lookup.lookup);
     if (key === undefined || key.revokedAt !== null || !secretMatches(parsed.apiKey, key.secretHash)) throw unauthenticated(mode);
     touchLater(ctx, key.orgId, key.id);
     return { orgId: key.orgId, userId: key.userId, apiKeyId: key.id, permissions: key.permissions };

@@ -17,6 +17,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import type { ConnectionCredentials, ProxyCredential, ProxyTarget, RefreshOutcome } from './forward.ts';
 import { disableForRefreshFailures } from '../health/check.ts';
+import { changeStampOf } from '../store/sqlite/database.ts';
 
 export interface ProxyContext {
   store: { db: Kysely<Database> };
@@ -77,10 +78,14 @@ function openAccessToken(ctx: ProxyContext, row: ConnectionRow): string | null {
   return token;
 }
 
-/** Loads a connection for a proxied call: 404 when not in this organization, 409 when disabled or revoked. */
-export async function openProxyConnection(ctx: ProxyContext, orgId: string, instanceId: string, options: ProxyConnectionOptions): Promise<ProxyConnection> {
+interface ResolvedConnection {
+  row: ConnectionRow;
+  connector: ConnectorDefinition;
+  target: ProxyTarget;
+}
+
+async function resolveConnection(ctx: ProxyContext, orgId: string, instanceId: string): Promise<ResolvedConnection> {
   const row = await requireConnection(ctx.store.db, orgId, instanceId);
-  assertUsable(stateOf(row));
   const connector = await cachedConnector(ctx, orgId, row.element_key);
   const configuration = JSON.parse(row.configuration) as Record<string, unknown>;
   const insecure = connector.dangerouslyAllowInsecureTargets;
@@ -90,6 +95,44 @@ export async function openProxyConnection(ctx: ProxyContext, orgId: string, inst
     policy: { allowPrivateTargets: insecure.privateNetwork },
     allowPlainHttp: insecure.plainHttp,
   };
+  return { row, connector, target };
+}
+
+/**
+ * Resolved connections (row, connector, target) of the stores that have a change stamp (SQLite), each entry tagged
+ * with the stamp read before its row was. Any write to the database, by this process or another one, moves the
+ * stamp, so an entry is only ever used while nothing at all has been written since it was read: a revoked, disabled,
+ * re-authenticated or deleted connection is never served from here. Without a stamp (PostgreSQL) the row is read on
+ * every call.
+ */
+const CONNECTION_CACHE_SIZE = 10_000;
+const connectionCaches = new WeakMap<object, Map<string, ResolvedConnection & { stamp: string }>>();
+
+async function loadConnection(ctx: ProxyContext, orgId: string, instanceId: string): Promise<ResolvedConnection> {
+  const stampOf = changeStampOf(ctx.store.db);
+  if (stampOf === undefined) return resolveConnection(ctx, orgId, instanceId);
+  let cache = connectionCaches.get(ctx.store.db);
+  if (cache === undefined) {
+    cache = new Map();
+    connectionCaches.set(ctx.store.db, cache);
+  }
+  const key = `${orgId}\u0000${instanceId}`;
+  const stamp = stampOf();
+  const hit = cache.get(key);
+  if (hit !== undefined && hit.stamp === stamp) return hit;
+  const resolved = await resolveConnection(ctx, orgId, instanceId);
+  if (cache.size >= CONNECTION_CACHE_SIZE) cache.clear();
+  cache.set(key, { ...resolved, stamp });
+  return resolved;
+}
+
+/**
+ * Loads a connection for a proxied call: 404 when not in this organization, 409 when disabled or revoked. The
+ * credential operations are built per call: they remember whether this call already knows the connection valid.
+ */
+export async function openProxyConnection(ctx: ProxyContext, orgId: string, instanceId: string, options: ProxyConnectionOptions): Promise<ProxyConnection> {
+  const { row, connector, target } = await loadConnection(ctx, orgId, instanceId);
+  assertUsable(stateOf(row));
   return { row, connector, target, credentials: credentialsOf(ctx, row, options) };
 }
 

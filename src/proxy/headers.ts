@@ -32,9 +32,13 @@ export const PROXY_CONTROL_HEADER_PREFIX = 'x-plugboard-';
 
 export type OutgoingHeaders = Record<string, string | string[]>;
 
-function connectionListed(value: string | string[] | undefined): Set<string> {
+const NONE_LISTED: ReadonlySet<string> = new Set();
+
+function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
+  // Most messages list nothing beyond keep-alive/close: no set to build then (this runs twice per proxied call).
+  if (value === undefined || value === 'keep-alive' || value === 'close') return NONE_LISTED;
   const listed = new Set<string>();
-  const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  const values = Array.isArray(value) ? value : [value];
   for (const v of values) for (const token of v.split(',')) if (token.trim() !== '') listed.add(token.trim().toLowerCase());
   return listed;
 }

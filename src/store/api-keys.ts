@@ -9,6 +9,7 @@ import { issueCredential } from '../crypto/secret-hash.ts';
 import { newId } from '../crypto/random.ts';
 import { isPermission, type Permission } from '../core/permissions.ts';
 import type { ApiKeyTable, Database } from './schema.ts';
+import { changeStampOf } from './sqlite/database.ts';
 
 export interface ApiKey {
   id: string;
@@ -57,7 +58,9 @@ export async function getApiKey(db: Kysely<Database>, orgId: string, id: string)
 
 /** Revokes a key of `orgId`; returns it, or undefined when the organization has no such key. Idempotent. */
 export async function revokeApiKey(db: Kysely<Database>, orgId: string, id: string, now = new Date()): Promise<ApiKey | undefined> {
+  forgetCachedApiKey(db, id);
   await db.updateTable('api_keys').set({ revoked_at: now.toISOString() }).where('org_id', '=', orgId).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  forgetCachedApiKey(db, id);
   return getApiKey(db, orgId, id);
 }
 
@@ -74,6 +77,48 @@ export async function findApiKeyCredential(db: Kysely<Database>, lookup: string)
   const result = await db.executeQuery<ApiKeyTable>(CompiledQuery.raw(compiled.sql, [lookup]));
   const row = result.rows[0];
   return row === undefined ? undefined : { ...toApiKey(row), secretHash: row.secret_hash };
+}
+
+/**
+ * Resolved keys kept briefly in this process, so authenticating a busy caller is not a store read per request. On
+ * SQLite an entry is also tagged with the database's change stamp and dropped as soon as anything is written, by this
+ * process or another (so a revocation anywhere takes effect on the next request). On PostgreSQL a revocation through
+ * `revokeApiKey` in this process drops the entry at once (before and after its write, and a lookup that overlapped a
+ * revocation does not store what it read); one written by another process sharing the database takes effect here
+ * within API_KEY_CACHE_MS (docs/security.md). Unknown lookups are not cached, so a new key works at once. The secret
+ * is still compared with the cached hash on every request.
+ */
+export const API_KEY_CACHE_MS = 5_000;
+const API_KEY_CACHE_SIZE = 10_000;
+type CachedKey = { key: ApiKey & { secretHash: string }; until: number; stamp: string | undefined };
+const keyCaches = new WeakMap<Kysely<Database>, Map<string, CachedKey>>();
+/** Bumped on every local revocation: a lookup that started before one does not store what it read. */
+let revocations = 0;
+
+function forgetCachedApiKey(db: Kysely<Database>, id: string): void {
+  revocations++;
+  const cache = keyCaches.get(db);
+  if (cache === undefined) return;
+  for (const [lookup, entry] of cache) if (entry.key.id === id) cache.delete(lookup);
+}
+
+/** `findApiKeyCredential` through the per-process cache (the authentication path). */
+export async function findApiKeyCredentialCached(db: Kysely<Database>, lookup: string, now = Date.now()): Promise<(ApiKey & { secretHash: string }) | undefined> {
+  let cache = keyCaches.get(db);
+  if (cache === undefined) {
+    cache = new Map();
+    keyCaches.set(db, cache);
+  }
+  const stamp = changeStampOf(db)?.();
+  const hit = cache.get(lookup);
+  if (hit !== undefined && hit.until > now && hit.stamp === stamp) return hit.key;
+  const seen = revocations;
+  const key = await findApiKeyCredential(db, lookup);
+  if (key !== undefined && seen === revocations) {
+    if (cache.size >= API_KEY_CACHE_SIZE) cache.clear();
+    cache.set(lookup, { key, until: now + API_KEY_CACHE_MS, stamp });
+  }
+  return key;
 }
 
 export async function touchApiKey(db: Kysely<Database>, orgId: string, id: string, at: Date): Promise<void> {

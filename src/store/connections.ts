@@ -5,7 +5,7 @@
  * vault binding `{ orgId, table: 'connections', rowId, field }`, so a ciphertext copied to another row, field or
  * organization fails to open. Tags live in their own table so filters and erasure by tag are indexed queries.
  */
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { decodeCursor, nextCursorOf } from './cursor.ts';
 import { PlugboardError } from '../core/errors.ts';
@@ -171,8 +171,16 @@ export async function setTags(db: Db, orgId: string, id: string, tags: string[])
   await db.transaction().execute((trx) => writeTags(trx, orgId, id, tags));
 }
 
+/** The by-id read runs on every proxied call: compiled once per database (or transaction), reused with new parameters. */
+const byIdQueries = new WeakMap<Db, CompiledQuery>();
+
 export async function getConnection(db: Db, orgId: string, id: string): Promise<ConnectionRow | undefined> {
-  return db.selectFrom('connections').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  let compiled = byIdQueries.get(db);
+  if (compiled === undefined) {
+    compiled = db.selectFrom('connections').selectAll().where('org_id', '=', orgId).where('id', '=', id).compile();
+    byIdQueries.set(db, compiled);
+  }
+  return (await db.executeQuery<ConnectionRow>(CompiledQuery.raw(compiled.sql, [orgId, id]))).rows[0];
 }
 
 /** A row of another organization is reported exactly like a missing one (404, never 403). */

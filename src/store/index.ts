@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.ts';
-import { NodeSqliteDatabase } from './sqlite/database.ts';
+import { NodeSqliteDatabase, registerChangeStamp } from './sqlite/database.ts';
 import { createPool } from './postgres/pool.ts';
 import { migrateToLatest, pendingMigrationNames } from './migrate.ts';
 
@@ -43,7 +43,9 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const file = path.join(options.dataDir, SQLITE_FILE);
     dialect = 'sqlite';
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new NodeSqliteDatabase(file) }) });
+    const database = new NodeSqliteDatabase(file);
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    registerChangeStamp(db, database);
   } else {
     dialect = 'postgres';
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(options.databaseUrl, options.poolSize) }) });

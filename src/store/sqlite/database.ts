@@ -48,6 +48,7 @@ const STATEMENT_CACHE_SIZE = 256;
 export class NodeSqliteDatabase implements SqliteDatabase {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, NodeSqliteStatement>();
+  #stamp: StatementSync | undefined;
 
   constructor(filename: string) {
     this.#db = new DatabaseSync(filename);
@@ -72,8 +73,34 @@ export class NodeSqliteDatabase implements SqliteDatabase {
     return statement;
   }
 
+  /**
+   * A value that changes whenever the database may have changed: rows written through this connection
+   * (`total_changes()`, counted as each statement completes, before its transaction commits) or a commit by any other
+   * connection, in this process or another (`PRAGMA data_version`). Read synchronously, outside Kysely's connection
+   * queue, so hot-path caches can re-validate an entry for a few microseconds instead of a query. Writes only ever
+   * move it (a rolled-back write too), so a cache keyed on it errs towards re-reading.
+   */
+  changeStamp(): string {
+    this.#stamp ??= this.#db.prepare('SELECT total_changes() AS t, (SELECT data_version FROM pragma_data_version) AS v');
+    const row = this.#stamp.get() as { t: number | bigint; v: number | bigint };
+    return `${row.t}:${row.v}`;
+  }
+
   close(): void {
+    this.#stamp = undefined;
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }
+}
+
+/** The change stamp of the database behind a Kysely instance, for the stores that have one (SQLite). */
+const changeStamps = new WeakMap<object, () => string>();
+
+export function registerChangeStamp(db: object, database: NodeSqliteDatabase): void {
+  changeStamps.set(db, () => database.changeStamp());
+}
+
+/** Undefined for PostgreSQL (and for a transaction or a `withTables` view): callers then read the row each time. */
+export function changeStampOf(db: object): (() => string) | undefined {
+  return changeStamps.get(db);
 }
