@@ -43,7 +43,7 @@ export function redactQuery(url: string): string {
   const params = new URLSearchParams(url.slice(q + 1));
   let changed = false;
   for (const key of [...params.keys()]) {
-    if (/^(code|token|access_token|refresh_token|id_token|client_secret|password|secret|api_key|apikey|state)$/i.test(key)) {
+    if (/^(code|token|access_token|refresh_token|id_token|client_secret|password|secret|api_key|apikey|api_?secret|state)$/i.test(key)) {
       params.set(key, REDACTED);
       changed = true;
     }

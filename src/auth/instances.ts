@@ -362,6 +362,21 @@ export function credentialInputFrom(body: {
   return input;
 }
 
+/**
+ * Replaces the instance token (POST /instances/{id}/token). The token is stored only as a hash, so a lost one cannot be
+ * shown again; a new one is issued instead and the old one stops working at once (the resolver matches the stored
+ * lookup and hash, nothing cached). Works in every status: rotating after a leak must not wait for re-authentication.
+ * The event records who rotated it, never the value.
+ */
+export async function rotateInstanceToken(ctx: InstanceContext, orgId: string, instanceId: string, caller: { userId: string; keyId: string | null; requestId: string }): Promise<{ id: string; token: string; rotatedAt: string }> {
+  await requireConnection(ctx.store.db, orgId, instanceId);
+  const token = issueInstanceToken();
+  const rotatedAt = new Date().toISOString();
+  await updateConnection(ctx.store.db, ctx.vault, orgId, instanceId, { token_lookup: token.lookup, token_hash: token.hash }, {}, rotatedAt);
+  await recordEvent(ctx.store.db, orgId, { type: 'instance.token_rotated', instanceId, data: { caller }, occurredAt: rotatedAt });
+  return { id: instanceId, token: token.value, rotatedAt };
+}
+
 /** Enables or disables a connection (PUT / DELETE /instances/{id}/enabled); idempotent, an event only on change. */
 export async function setInstanceEnabled(ctx: InstanceContext, orgId: string, instanceId: string, enabled: boolean): Promise<InstanceView> {
   const row = await requireConnection(ctx.store.db, orgId, instanceId);
