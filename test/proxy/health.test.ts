@@ -83,6 +83,10 @@ test('a round refreshes a token that would expire before the next round, and pin
   assert.ok(sandbox.admin.count('token', { clientId: CLIENT.id }) - refreshesBefore >= 1);
   const row = await app.ctx.store.db.selectFrom('connections').select('expires_at').where('id', '=', expiring.id).executeTakeFirstOrThrow();
   assert.ok((row.expires_at as string) > soon, 'the token was renewed');
+  // Issue 7 names the event instance.refreshed (not instance.token.refreshed).
+  const refreshed = (await app.call('GET', `/events?instanceId=${expiring.id}`)).body.events.map((e: { type: string }) => e.type);
+  assert.ok(refreshed.includes('instance.refreshed'), JSON.stringify(refreshed));
+  assert.ok(!refreshed.some((t: string) => t.startsWith('instance.token.')), JSON.stringify(refreshed));
   const idleHealth = await getHealth(app.ctx.store.db, app.admin.organizationId, idle.id);
   assert.equal(idleHealth?.last_check_ok, 1);
   // Checked just now: the next round leaves it alone.
@@ -116,6 +120,8 @@ test('after N consecutive refresh failures the connection is disabled with its r
     const events = (await app.call('GET', `/events?instanceId=${instance.id}&type=instance.disabled`)).body.events;
     assert.equal(events.length, 1);
     assert.match(String(events[0].data.reason), /3 consecutive token refreshes failed/);
+    const failures = (await app.call('GET', `/events?instanceId=${instance.id}&type=instance.refresh_failed`)).body.events;
+    assert.ok(failures.length >= limit, `one instance.refresh_failed per failed refresh: ${failures.length}`);
     const health = await getHealth(app.ctx.store.db, app.admin.organizationId, instance.id);
     assert.match(String(health?.disabled_reason), /consecutive token refreshes failed/);
     const proxied = await app.call('GET', `/instances/${instance.id}/proxy/api/me`);
