@@ -72,7 +72,7 @@ export interface SeededConnection {
 }
 
 /** Inserts a connection holding a fresh sandbox token pair for `userId`. */
-export async function seedConnection(f: RevocationFixture, options: { userId?: string; externalUserId?: string | null; tags?: string[]; clientId?: string; clientSecret?: string; elementKey?: string } = {}): Promise<SeededConnection> {
+export async function seedConnection(f: RevocationFixture, options: { userId?: string; externalUserId?: string | null; tags?: string[]; clientId?: string; clientSecret?: string; elementKey?: string; expiresAt?: string } = {}): Promise<SeededConnection> {
   const clientId = options.clientId ?? DEFAULT_CLIENT.id;
   const clientSecret = options.clientSecret ?? DEFAULT_CLIENT.secret;
   const issued = f.sandbox.admin.issueTokens({ clientId, userId: options.userId ?? 'user-alice' });
@@ -90,7 +90,7 @@ export async function seedConnection(f: RevocationFixture, options: { userId?: s
     tokenLookup: randomBytes(8).toString('hex'),
     tokenHash: randomBytes(32).toString('hex'),
     tokenType: 'Bearer',
-    expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    expiresAt: options.expiresAt ?? new Date(Date.now() + 3_600_000).toISOString(),
     scope: issued.scope,
     clientId,
     tags: options.tags ?? [],
