@@ -134,8 +134,10 @@ function adminAllowed(ctx: SandboxContext, req: IncomingMessage): boolean {
 
 function indexPage(ctx: SandboxContext, res: ServerResponse): void {
   const issuer = ctx.issuer();
+  const row = (style: string, method: string | null, path: string | null, imitates: string): string =>
+    `<tr><td><code>${escapeHtml(style)}</code></td><td>${method ?? '-'}</td><td><code>${escapeHtml(path ?? '(none: 404)')}</code></td><td>${escapeHtml(imitates)}</td></tr>`;
   const rows = Object.values(REVOKE_STYLES)
-    .map((s) => `<tr><td><code>${escapeHtml(s.style)}</code></td><td>${s.method ?? '-'}</td><td><code>${escapeHtml(s.path ?? '(none: 404)')}</code></td><td>${escapeHtml(s.imitates)}</td></tr>`)
+    .flatMap((s) => [row(s.style, s.method, s.path, s.imitates), ...(s.alsoAt ?? []).map((a) => row(s.style, a.method, a.path, a.imitates))])
     .join('');
   sendHtml(
     res,
