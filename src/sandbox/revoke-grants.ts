@@ -86,12 +86,10 @@ export function handlePermissionGrantDelete(state: ProviderState, segment: strin
   if (!caller) return;
   const id = decodeSegment(segment);
   const family = id === null ? undefined : state.families.get(id);
-  const grant = family && family.clientId === caller.clientId ? state.familiesOf(family.clientId, family.userId) : [];
-  const granted = grant.some((f) => [...f.tokens].some((t) => state.live(t)?.kind === 'refresh_token'));
-  if (!granted) {
+  if (!family || family.clientId !== caller.clientId || !state.holdsLive(family.clientId, family.userId, 'refresh_token')) {
     return sendJson(res, 404, { error: { code: 'Request_ResourceNotFound', message: `Resource '${id ?? ''}' does not exist or one of its queried reference-property objects are not present.` } });
   }
-  state.revokeRefreshTokens(grant, 'delete-path');
+  state.revokeRefreshTokens(state.familiesOf(family.clientId, family.userId), 'delete-path');
   sendEmpty(res, 204);
 }
 
@@ -180,8 +178,7 @@ export function handleStripeDeauthorize(state: ProviderState, req: SandboxReques
   const account = form.get('stripe_user_id');
   if (!account) return sendJson(res, 400, { error: 'invalid_request', error_description: 'No stripe_user_id provided' });
   const user = state.findUser(account);
-  const connected = user !== undefined && state.familiesOf(client.id, user.id).some((f) => [...f.tokens].some((t) => state.live(t) !== undefined));
-  if (!user || !connected) return sendJson(res, 400, { error: 'invalid_client', error_description: `Application ${client.id} is not connected to stripe account ${account}.` });
+  if (!user || !state.holdsLive(client.id, user.id)) return sendJson(res, 400, { error: 'invalid_client', error_description: `Application ${client.id} is not connected to stripe account ${account}.` });
   state.revokeAppAuthorization(client.id, user.id, 'stripe');
   sendJson(res, 200, { stripe_user_id: account });
 }
@@ -281,8 +278,7 @@ export function handleAppInstallationDelete(state: ProviderState, installationSe
   if (!styleAllows(client, 'app-jwt', res)) return;
   const installation = decodeSegment(installationSegment);
   const user = installation === null ? undefined : state.users.get(installation);
-  const installed = user !== undefined && state.familiesOf(client.id, user.id).some((f) => [...f.tokens].some((t) => state.live(t) !== undefined));
-  if (!user || !installed) return sendJson(res, 404, { message: 'Not Found' });
+  if (!user || !state.holdsLive(client.id, user.id)) return sendJson(res, 404, { message: 'Not Found' });
   state.revokeAppAuthorization(client.id, user.id, 'app-jwt');
   sendEmpty(res, 204);
 }

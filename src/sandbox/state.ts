@@ -290,6 +290,17 @@ export class ProviderState {
     }
   }
 
+  /** Whether this client still holds a live token (of `kind`, when given) for this user: is the app still connected? */
+  holdsLive(clientId: string, userId: string | null, kind?: TokenKind): boolean {
+    for (const family of this.familiesOf(clientId, userId)) {
+      for (const value of family.tokens) {
+        const record = this.live(value);
+        if (record && (kind === undefined || record.kind === kind)) return true;
+      }
+    }
+    return false;
+  }
+
   /** Every family of this user, of every client (a scan: only the sign-in-sessions style needs it). */
   familiesOfUser(userId: string | null): TokenFamily[] {
     const out: TokenFamily[] = [];
