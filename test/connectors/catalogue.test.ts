@@ -2,8 +2,8 @@
  * Every built-in catalogue connector against its row of the revoke catalogue (fixtures/revoke-catalogue.json, the
  * shared reference): one connector per row, the same provenance (style, client auth, success status, confirmed,
  * source, unregister URL), and a `_revoke` that sends what the row documents: method, URL, where the token goes and
- * how the client authenticates. An in-process provider answers, so every row is checked, including those the sandbox
- * has no style for. A failing provider answer is never reported as revoked.
+ * how the client authenticates. An in-process provider answers, so every documented answer (errors included) can be
+ * played; revoke-sandbox*.test.ts run the same flows against the sandbox. A failing answer is never reported as revoked.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
