@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { decodeCursor, encodeCursor, nextCursorOf } from '../../src/store/cursor.ts';
 import { isPlugboardError } from '../../src/core/errors.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { BACKENDS } from '../support/database.ts';
 
 function assertForeignCursor(cursor: string): void {
   assert.throws(() => decodeCursor(cursor), (error: unknown) => {
@@ -72,11 +73,11 @@ describe('cursor helper', () => {
   });
 });
 
-describe('list endpoints with a foreign cursor', () => {
+for (const backend of BACKENDS) describe(`list endpoints with a foreign cursor (${backend})`, () => {
   let app: TestApp;
   let webhookId: string;
   before(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ backend });
     const hook = await app.call('POST', '/webhooks', { body: { url: 'https://receiver.example.com/h', events: ['*'] } });
     assert.equal(hook.status, 201);
     webhookId = hook.body.id;
