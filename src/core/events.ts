@@ -33,7 +33,3 @@ export type KnownEventType = (typeof KNOWN_EVENT_TYPES)[number];
 
 /** Subscribes a webhook to every known event type, including ones added later. */
 export const ALL_EVENTS_WILDCARD = '*';
-
-export function isKnownEventType(value: string): value is KnownEventType {
-  return (KNOWN_EVENT_TYPES as readonly string[]).includes(value);
-}
