@@ -13,7 +13,7 @@
  * measured throughput (open loop, fixed rate), the added p50/p99 latency against direct calls; then a soak of
  * Plugboard under load with its heap sampled after GC every second.
  *
- *   node bench/proxy.ts [--rounds 5] [--requests 4000] [--warmup 2000] [--concurrency 16] [--pipelining 1]
+ *   node bench/proxy.ts [--rounds 5] [--requests 5000] [--warmup 3000] [--concurrency 16] [--pipelining 1]
  *                       [--upstream-latency-ms 0] [--latency-seconds 3] [--soak-seconds 5] [--profile <dir>] [--json]
  *
  * `--upstream-latency-ms` makes the sandbox wait before answering (a provider's think time); `--profile <dir>` starts
@@ -309,8 +309,8 @@ async function measure(variant: Variant, settings: Settings): Promise<Measuremen
 async function main(): Promise<void> {
   const rounds = arg('rounds', 5);
   const settings: Settings = {
-    requests: arg('requests', 4000),
-    warmup: arg('warmup', 2000),
+    requests: arg('requests', 5000),
+    warmup: arg('warmup', 3000),
     concurrency: arg('concurrency', 16),
     pipelining: arg('pipelining', 1),
     upstreamLatencyMs: arg('upstream-latency-ms', 0, true),

@@ -114,7 +114,8 @@ export async function requestOutbound(req: OutboundRequest): Promise<OutboundRes
   const credentialOrigin = req.url.origin;
   let url = req.url;
   let method = req.method.toUpperCase();
-  let headers: OutgoingHeaders = { ...req.headers };
+  // Not copied: every change below (a method change, a cross-origin redirect) builds a new object first.
+  let headers: OutgoingHeaders = req.headers;
   let body = req.body ?? null;
   let bodyConsumed = false;
   for (let hop = 0; ; hop++) {
