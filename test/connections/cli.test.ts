@@ -53,6 +53,24 @@ test('rename, disable, enable', async () => {
   assert.equal((await app.call('GET', `/instances/${instanceId}`)).body.name, 'cli renamed');
 });
 
+test('rotate-token prints the new token once; the previous one stops resolving; an unknown id is one line on stderr', async () => {
+  const created = await app.call('POST', '/instances', { body: { element: { key: 'keyed' }, name: 'cli rotate', credentials: { apiKey: 'k-canary-2' } } });
+  assert.equal(created.status, 201, created.text);
+  const resolve = (token: string) => app.ctx.hooks.resolveInstanceToken!(app.ctx, { orgId: app.admin.organizationId, userId: 'u', instanceToken: token });
+  const table = await cli(['rotate-token', created.body.id, ...flags()]);
+  assert.equal(table.code, 0, table.stderr);
+  const printed = /^(pbe_\S+)$/m.exec(table.stdout)?.[1];
+  assert.ok(printed !== undefined, table.stdout);
+  assert.deepEqual(await resolve(printed), { instanceId: created.body.id });
+  assert.equal(await resolve(created.body.token), null);
+  const json = JSON.parse((await cli(['rotate-token', created.body.id, '--json', ...flags()])).stdout);
+  assert.equal(json.id, created.body.id);
+  assert.equal(await resolve(printed), null, 'the token printed before is retired too');
+  const unknown = await cli(['rotate-token', 'no-such-instance', ...flags()]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /NOT_FOUND/);
+});
+
 test('oauth-url prints the provider URL; for a non-OAuth connector it explains', async () => {
   const ok = await cli(['oauth-url', 'sbx', '--name', 'from cli', '--json', ...flags()]);
   assert.equal(ok.code, 0, ok.stderr);

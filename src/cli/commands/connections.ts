@@ -1,7 +1,7 @@
 /**
  * `plugboard connections`: the organization's connections (instances) through the REST API: `list` (with the same
  * filters as GET /instances), `show`, `oauth-url` (start an authorization, or a re-authentication with
- * `--instance`), `rename`, `enable`, `disable`, `delete`. `--json` prints the API's answer unchanged.
+ * `--instance`), `rename`, `enable`, `disable`, `rotate-token`, `delete`. `--json` prints the API's answer unchanged.
  */
 import type { Command } from 'commander';
 import { action, callApi, CliError, output, withClientFlags, type ClientFlags } from '../client.ts';
@@ -95,6 +95,13 @@ export function register(program: Command): void {
   withClientFlags(connections.command('disable <id>').description('Disable a connection (its credentials are kept but not used)'))
     .action(action(async (id: string, flags: ClientFlags) => {
       printOne(flags, (await callApi(flags, 'DELETE', path(id, '/enabled'))) as Instance, 'Disabled');
+    }));
+
+  withClientFlags(connections.command('rotate-token <id>').description('Issue a new instance token (shown once; the previous one stops working)'))
+    .action(action(async (id: string, flags: ClientFlags) => {
+      const result = (await callApi(flags, 'POST', path(id, '/token'))) as { id: string; token: string; rotatedAt: string };
+      if (flags.json === true) return output(flags, result, [], []);
+      process.stdout.write(`New instance token for ${result.id} (shown once; the previous one no longer works):\n${result.token}\n`);
     }));
 
   withClientFlags(connections.command('delete <id>').description('Delete a connection (revoking its grant at the provider where possible)'))
