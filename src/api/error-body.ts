@@ -53,7 +53,9 @@ export function toPlugboardError(error: unknown, bodyLimit: number): { error: Pl
   if (isPlugboardError(error)) return { error, unexpected: false };
   if (hasZodFastifySchemaValidationErrors(error)) {
     const e = error as FastifyLikeError & { validation: ValidationIssue[] };
-    const details = validationDetails(e.validationContext ?? 'body', e.validation);
+    // Paths name the part of the request as callers write it: `query.limit`, `body.name`, `params.id`, `headers.x`.
+    const context = e.validationContext === 'querystring' ? 'query' : (e.validationContext ?? 'body');
+    const details = validationDetails(context, e.validation);
     const first = details[0];
     return { error: new PlugboardError('VALIDATION_FAILED', `Invalid request: ${first.path}: ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`, { details }), unexpected: false };
   }

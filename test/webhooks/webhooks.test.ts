@@ -237,12 +237,12 @@ for (const backend of BACKENDS) describe(`webhooks and events (${backend})`, () 
 
   test('GET /events rejects bad filters with a 400 naming the parameter', async () => {
     const cases: Array<[string, string]> = [
-      ['/events?from=yesterday', 'querystring.from'],
-      ['/events?limit=0', 'querystring.limit'],
-      ['/events?limit=abc', 'querystring.limit'],
-      ['/events?type=Instance%20Created', 'querystring.type'],
+      ['/events?from=yesterday', 'query.from'],
+      ['/events?limit=0', 'query.limit'],
+      ['/events?limit=abc', 'query.limit'],
+      ['/events?type=Instance%20Created', 'query.type'],
       ['/events?cursor=garbage', 'query.cursor'],
-      ['/events?unknown=1', 'querystring.unknown'],
+      ['/events?unknown=1', 'query.unknown'],
     ];
     for (const [path, where] of cases) {
       const res = await app.call('GET', path);
