@@ -6,28 +6,9 @@
 import type { Kysely } from 'kysely';
 import { PlugboardError } from '../core/errors.ts';
 import type { Database } from '../store/schema.ts';
+import { decodeCursor, decodeIdCursor, encodeIdCursor, nextCursorOf } from '../store/cursor.ts';
 import { erasureItems, erasureTotals, getErasureRequest, listErasureRequests, type ErasureRequestTable, type RevocationTable } from '../store/revocations.ts';
 import type { ErasureReceiptBody } from '../api/contracts/revocation.ts';
-
-function badCursor(): PlugboardError {
-  return new PlugboardError('VALIDATION_FAILED', 'The cursor is not one this server issued.', {
-    details: [{ path: 'query.cursor', message: 'expected the nextCursor value of a previous page, unchanged' }],
-  });
-}
-
-function encode(value: string[]): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-function decode(cursor: string, length: number): string[] {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'string')) return value as string[];
-  } catch {
-    // reported below
-  }
-  throw badCursor();
-}
 
 export function erasureSummary(row: ErasureRequestTable) {
   const subject: ErasureReceiptBody['subject'] = { kind: row.subject_kind };
@@ -74,7 +55,7 @@ export async function erasureReceipt(db: Kysely<Database>, orgId: string, id: st
       details: [{ path: 'params.id', message: 'expected the id returned by POST /erasure-requests (GET /erasure-requests lists them)' }],
     });
   }
-  const after = cursor === undefined ? null : (decode(cursor, 1)[0] as string);
+  const after = cursor === undefined ? null : decodeIdCursor(cursor);
   const rows = await erasureItems(db, orgId, id, limit + 1, after);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
@@ -82,17 +63,15 @@ export async function erasureReceipt(db: Kysely<Database>, orgId: string, id: st
     ...erasureSummary(request),
     totals: await erasureTotals(db, orgId, id),
     connections: page.map(itemView),
-    nextCursor: rows.length > limit && last !== undefined ? encode([last.id]) : null,
+    nextCursor: rows.length > limit && last !== undefined ? encodeIdCursor(last.id) : null,
   };
 }
 
 export async function erasureList(db: Kysely<Database>, orgId: string, limit: number, cursor: string | undefined) {
-  const before = cursor === undefined ? null : decode(cursor, 2);
-  const rows = await listErasureRequests(db, orgId, limit + 1, before === null ? null : { createdAt: before[0] as string, id: before[1] as string });
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
+  const before = cursor === undefined ? null : decodeCursor(cursor);
+  const rows = await listErasureRequests(db, orgId, limit + 1, before === null ? null : { createdAt: before.time, id: before.id });
   return {
-    items: page.map(erasureSummary),
-    nextCursor: rows.length > limit && last !== undefined ? encode([last.created_at, last.id]) : null,
+    items: rows.slice(0, limit).map(erasureSummary),
+    nextCursor: nextCursorOf(rows, limit, (row) => ({ time: row.created_at, id: row.id })),
   };
 }

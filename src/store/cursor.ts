@@ -18,7 +18,7 @@ export interface CursorPosition {
 const MAX_CURSOR_LENGTH = 512;
 
 export function encodeCursor(time: string, id: string): string {
-  return Buffer.from(JSON.stringify([time, id])).toString('base64url');
+  return encodeParts([time, id]);
 }
 
 /** The `nextCursor` of a page of rows read with `limit + 1`: null when the extra row did not come back. */
@@ -30,13 +30,31 @@ export function nextCursorOf<T>(rows: readonly T[], limit: number, position: (ro
 
 /** Decodes a cursor made by `encodeCursor`; anything else throws VALIDATION_FAILED naming `query.cursor`. */
 export function decodeCursor(cursor: string): CursorPosition {
+  const [time, id] = decodeParts(cursor, 2) as [string, string];
+  return { time, id };
+}
+
+/**
+ * For lists ordered by id alone (the items of one erasure receipt, which never grow once written): the id of the
+ * last row returned, with the same encoding and the same refusal of foreign cursors.
+ */
+export function encodeIdCursor(id: string): string {
+  return encodeParts([id]);
+}
+
+export function decodeIdCursor(cursor: string): string {
+  return decodeParts(cursor, 1)[0] as string;
+}
+
+function encodeParts(parts: string[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+function decodeParts(cursor: string, count: number): string[] {
   if (cursor.length > 0 && cursor.length <= MAX_CURSOR_LENGTH && /^[A-Za-z0-9_-]+$/.test(cursor)) {
     try {
       const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-      if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string'
-        && value[0] !== '' && value[1] !== '') {
-        return { time: value[0], id: value[1] };
-      }
+      if (Array.isArray(value) && value.length === count && value.every((part) => typeof part === 'string' && part !== '')) return value as string[];
     } catch {
       // Not base64url JSON: reported below like any other foreign cursor.
     }

@@ -5,13 +5,13 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeCursor, encodeCursor, nextCursorOf } from '../../src/store/cursor.ts';
+import { decodeCursor, decodeIdCursor, encodeCursor, encodeIdCursor, nextCursorOf } from '../../src/store/cursor.ts';
 import { isPlugboardError } from '../../src/core/errors.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { BACKENDS } from '../support/database.ts';
 
-function assertForeignCursor(cursor: string): void {
-  assert.throws(() => decodeCursor(cursor), (error: unknown) => {
+function assertForeignCursor(cursor: string, decode: (cursor: string) => unknown = decodeCursor): void {
+  assert.throws(() => decode(cursor), (error: unknown) => {
     assert.ok(isPlugboardError(error), `a PlugboardError for ${JSON.stringify(cursor)}`);
     assert.equal(error.code, 'VALIDATION_FAILED');
     assert.deepEqual(error.details?.map((d) => d.path), ['query.cursor']);
@@ -50,6 +50,12 @@ describe('cursor helper', () => {
       encodeCursor('2026-01-01T00:00:00Z', 'x'.repeat(600)),
     ];
     for (const cursor of cases) assertForeignCursor(cursor);
+  });
+
+  test('id cursors round trip, and a (time, id) cursor or anything else is foreign to them', () => {
+    fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 60 }), (id) => assert.equal(decodeIdCursor(encodeIdCursor(id)), id)));
+    for (const cursor of [encodeCursor('2026-01-01T00:00:00Z', 'a'), '', 'zz!', b64('[]'), b64('[""]'), b64('[7]'), b64('"a"')]) assertForeignCursor(cursor, decodeIdCursor);
+    assertForeignCursor(encodeIdCursor('a'), decodeCursor);
   });
 
   test('arbitrary input never throws anything but VALIDATION_FAILED', () => {
@@ -97,6 +103,25 @@ for (const backend of BACKENDS) describe(`list endpoints with a foreign cursor (
       }
       const valid = await app.call('GET', `${path}?cursor=${encodeCursor('2026-01-01T00:00:00.000Z', 'zzz')}`);
       assert.equal(valid.status, 200, `${path} accepts a well-formed cursor: ${valid.text}`);
+    }
+  });
+
+  test('erasure lists and receipts refuse foreign cursors the same way', async () => {
+    const erasure = await app.call('POST', '/erasure-requests', { body: { externalUserId: 'nobody-at-all' } });
+    assert.equal(erasure.status, 202, erasure.text);
+    const cases: Array<[string, string, string]> = [
+      ['/erasure-requests', encodeIdCursor('x'), encodeCursor('2026-01-01T00:00:00.000Z', 'zzz')],
+      [`/erasure-requests/${erasure.body.id}`, encodeCursor('2026-01-01T00:00:00.000Z', 'zzz'), encodeIdCursor('zzz')],
+    ];
+    for (const [path, foreign, valid] of cases) {
+      for (const cursor of [foreign, 'garbage', b64('{"a":1}')]) {
+        const res = await app.call('GET', `${path}?cursor=${encodeURIComponent(cursor)}`);
+        assert.equal(res.status, 400, `${path} ${cursor}: ${res.text}`);
+        assert.equal(res.body.code, 'VALIDATION_FAILED');
+        assert.ok(res.body.details.some((d: { path: string }) => d.path === 'query.cursor'), `${path}: ${JSON.stringify(res.body.details)}`);
+      }
+      const ok = await app.call('GET', `${path}?cursor=${valid}`);
+      assert.equal(ok.status, 200, `${path}: ${ok.text}`);
     }
   });
 });
