@@ -16,7 +16,6 @@ export const ERROR_CODES = {
   ROUTE_NOT_FOUND: { status: 404, summary: 'No such endpoint.' },
   METHOD_NOT_ALLOWED: { status: 405, summary: 'The endpoint exists but not for this HTTP method.' },
   CONFLICT: { status: 409, summary: 'The resource already exists or is in a state that forbids this change.' },
-  RATE_LIMITED: { status: 429, summary: 'Too many requests; retry after the time in Retry-After.' },
   NOT_READY: { status: 503, summary: 'The store is unreachable or migrations are not applied yet.' },
   SHUTTING_DOWN: { status: 503, summary: 'The server is shutting down and accepts no new work.' },
   INTERNAL: { status: 500, summary: 'An unexpected failure; the request id in the body finds it in the logs.' },

@@ -23,3 +23,14 @@ test('docs/errors.md documents no code that the registry lacks', () => {
   const unknown = documented.filter((code) => !(code in ERROR_CODES));
   assert.deepEqual(unknown, []);
 });
+
+test('every registered code is raised somewhere in src/ (an unused code is a promise the API does not keep)', async () => {
+  const { readdirSync } = await import('node:fs');
+  const root = new URL('../../src/', import.meta.url);
+  const sources = readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && file !== 'core/errors.ts')
+    .map((file) => readFileSync(new URL(file, root), 'utf8'))
+    .join('\n');
+  const unused = Object.keys(ERROR_CODES).filter((code) => !sources.includes(`'${code}'`));
+  assert.deepEqual(unused, [], `remove these codes from src/core/errors.ts and docs/errors.md, or raise them: ${unused.join(', ')}`);
+});
