@@ -62,7 +62,7 @@ export const ENVIRONMENT = [
   { name: 'PLUGBOARD_SHUTDOWN_TIMEOUT_MS', flag: '(none)', default: '10000', meaning: 'Bound on graceful shutdown: in-flight requests and running jobs.' },
   { name: 'PLUGBOARD_KEY_ACTIVATION_DELAY_MS', flag: '(none)', default: '10000', meaning: 'Wait between adding a data-key version and sealing with it (every process loads it first).' },
   { name: 'PLUGBOARD_KEYRING_REFRESH_MS', flag: '(none)', default: '5000', meaning: 'How often each process reloads the keyring from the store.' },
-  { name: 'SANDBOX', flag: '--sandbox / --no-sandbox', default: 'on', meaning: 'Start the sandbox OAuth provider beside the server (on/off).' },
+  { name: 'SANDBOX', flag: '--no-sandbox', default: 'on', meaning: 'Start the sandbox OAuth provider beside the server (on/off).' },
   { name: 'SANDBOX_PORT', flag: '--sandbox-port', default: '8081', meaning: 'Port of the sandbox provider.' },
   { name: 'SANDBOX_HOST', flag: '(none)', default: '127.0.0.1', meaning: 'Interface of the sandbox provider.' },
   { name: 'PLUGBOARD_WEB_DIR', flag: '(none)', default: './web/dist', meaning: 'Built console served at / (skipped when the folder does not exist).' },
@@ -74,6 +74,24 @@ export const ENVIRONMENT = [
   { name: 'PLUGBOARD_REFRESH_FAILURE_LIMIT', flag: '(none)', default: '5', meaning: 'Consecutive failed token refreshes after which a connection is disabled (event instance.disabled).' },
   { name: 'PLUGBOARD_EXECUTION_RETENTION_DAYS', flag: '(none)', default: '30', meaning: 'Flow execution history older than this many days is deleted.' },
   { name: 'PLUGBOARD_EXECUTION_MAX_PER_ORG', flag: '(none)', default: '10000', meaning: 'At most this many flow executions are kept per organization (the newest).' },
+  { name: 'PLUGBOARD_JOB_LEASE_MS', flag: '(none)', default: '300000', meaning: 'How long a claimed background job stays owned without renewal; a dead process\'s jobs run again after it.' },
+  { name: 'PLUGBOARD_JOB_SUPERVISE_SECONDS', flag: '(none)', default: '30', meaning: 'PostgreSQL: how often the job queue looks for expired leases.' },
+  { name: 'PLUGBOARD_ERASURE_HASH_EXTERNAL_IDS', flag: '(none)', default: 'off', meaning: 'Store the external ids of erasure requests as SHA-256 of organization id and id instead of in clear (on/off).' },
+  { name: 'PLUGBOARD_URL', flag: '--url', default: 'http://127.0.0.1:<PORT>', meaning: 'CLI client commands: base URL of the Plugboard server to call.' },
+  { name: 'PLUGBOARD_API_KEY', flag: '--api-key', default: '(the key in <data dir>/admin-credentials)', meaning: 'CLI client commands: API key sent as Authorization: Bearer.' },
+  { name: 'PLUGBOARD_SANDBOX_URL', flag: '--url', default: 'http://127.0.0.1:8081', meaning: 'CLI sandbox admin commands (plugboard sandbox fault, counters): base URL of the running sandbox provider.' },
+  { name: 'PLUGBOARD_SANDBOX_ADMIN_TOKEN', flag: '--admin-token', default: '(none)', meaning: 'CLI sandbox admin commands: bearer token of a sandbox started with an admin token.' },
+] as const;
+
+/**
+ * Variables only the test suite and benchmarks read; documented in their own table so an operator does not mistake
+ * them for server settings. `src/config.test.ts` checks both lists against the docs and the source.
+ */
+export const TEST_ENVIRONMENT = [
+  { name: 'PLUGBOARD_TEST_DATABASE_URL', meaning: 'PostgreSQL server for the tests that need it (each run creates and drops its own database); unset skips them.' },
+  { name: 'PLUGBOARD_BENCH_DATABASE_URL', meaning: 'PostgreSQL server for the benchmarks that also measure it (each run uses its own database); unset measures SQLite only.' },
+  { name: 'PLUGBOARD_CHROMIUM', meaning: 'Chromium binary for the console end-to-end tests (default /usr/bin/chromium; they are skipped when it is missing).' },
+  { name: 'PLUGBOARD_UPDATE_SCREENSHOTS', meaning: 'Set to 1 to refresh the screenshots under docs/screenshots/ from a console end-to-end run.' },
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
