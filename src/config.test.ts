@@ -95,6 +95,6 @@ test('test-only variables are read by the tests or benchmarks and never by the s
   const testSources = read('../test/') + read('../bench/');
   for (const { name } of TEST_ENVIRONMENT) {
     assert.ok(testSources.includes(name), `${name} is documented as test-only but no test or benchmark reads it`);
-    assert.ok(!ENVIRONMENT.some((e) => e.name === name), `${name} is in both registries`);
+    assert.ok(!ENVIRONMENT.some((e) => (e.name as string) === name), `${name} is in both registries`);
   }
 });
