@@ -9,7 +9,7 @@ import type { DestinationStream } from 'pino';
 import type { Config } from './config.ts';
 import { createContext, type AppContext } from './context.ts';
 import { buildServer, type MountedRoute } from './api/server.ts';
-import { bootstrapStore, type BootstrapResult } from './bootstrap.ts';
+import { bootstrapStore, configureSandboxOAuthApps, type BootstrapResult } from './bootstrap.ts';
 
 export interface RunningApp {
   ctx: AppContext;
@@ -26,13 +26,25 @@ export interface StartAppOptions {
   logStream?: DestinationStream;
   /** Write `<dataDir>/admin-credentials` on first start (embedded mode; default true). */
   writeCredentialsFile?: boolean;
+  /**
+   * URL of the sandbox provider running beside this server. The built-in sandbox connectors are pointed at it, and a
+   * first start sets their OAuth apps for the default organization.
+   */
+  sandboxUrl?: string;
 }
 
 export async function startApp(config: Config, options: StartAppOptions = {}): Promise<RunningApp> {
+  if (options.sandboxUrl !== undefined) {
+    const { useSandboxOrigin } = await import('./connectors/registry.ts');
+    useSandboxOrigin(options.sandboxUrl);
+  }
   const ctx = await createContext(config, options.logStream === undefined ? {} : { logStream: options.logStream });
   let app: FastifyInstance | undefined;
   try {
     const bootstrap = await bootstrapStore(ctx, { writeFile: options.writeCredentialsFile ?? true });
+    if (bootstrap !== null && options.sandboxUrl !== undefined) {
+      bootstrap.sandboxOAuthApps = await configureSandboxOAuthApps(ctx, bootstrap.organizationId);
+    }
     const built = await buildServer(ctx);
     app = built.app;
     await app.listen({ port: config.port, host: config.host });

@@ -2,7 +2,9 @@
  * First start of an empty store: a default organization, its platform-admin user and an admin API key with every
  * permission, so a newcomer can use the API and console at once. The credentials are returned once (the `start`
  * command prints them) and, in embedded mode, written to `<dataDir>/admin-credentials` with mode 0600; the store
- * keeps only hashes. On every later start this does nothing.
+ * keeps only hashes. When the sandbox provider runs beside the server, the first start also sets the OAuth apps of the
+ * built-in sandbox connectors for that organization (configureSandboxOAuthApps). On every later start this does
+ * nothing.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +26,8 @@ export interface BootstrapResult {
   organizationSecret: string;
   /** Path of the credentials file when one was written. */
   file?: string;
+  /** The sandbox connectors whose OAuth app this first start set (when the sandbox runs beside the server). */
+  sandboxOAuthApps?: SandboxOAuthApp[];
 }
 
 /** Arbitrary constant naming the bootstrap lock among other advisory locks of the same database. */
@@ -58,6 +62,40 @@ export async function bootstrapStore(ctx: AppContext, options: { writeFile: bool
   }
   ctx.log.info({ organizationId: result.organizationId, apiKeyId: result.apiKeyId, file: result.file }, 'first start: created the default organization and its admin API key');
   return result;
+}
+
+export interface SandboxOAuthApp {
+  connectorKey: string;
+  clientId: string;
+}
+
+/**
+ * First start beside a running sandbox: sets the OAuth app of every built-in sandbox connector for the default
+ * organization, so + New Connection works at once. `sandbox` gets the sandbox's default client (`plugboard-demo`); each
+ * `sandbox-<style>` connector gets the seeded client of its revocation style (`sandbox-<style>`), the pairing each
+ * connector file names. The secrets are the sandbox's published test secrets (docs/sandbox.md), sealed like any other.
+ */
+export async function configureSandboxOAuthApps(ctx: AppContext, orgId: string): Promise<SandboxOAuthApp[]> {
+  // Loaded only on a first start with the sandbox: nothing else in start-up needs the catalogue or the sandbox model.
+  const [{ builtinCatalogue, isSandboxConnectorKey }, { DEFAULT_CLIENT }, { seedClients }, { upsertOAuthApp }] = await Promise.all([
+    import('./connectors/registry.ts'), import('./sandbox/index.ts'), import('./sandbox/model.ts'), import('./store/connectors.ts'),
+  ]);
+  const clients = new Map(seedClients().map((client) => [client.id, client]));
+  const configured: SandboxOAuthApp[] = [];
+  for (const entry of (await builtinCatalogue()).entries) {
+    if (!isSandboxConnectorKey(entry.key) || !entry.definition.auth.type.startsWith('oauth2')) continue;
+    const seeded = clients.get(entry.key);
+    const client = entry.key === 'sandbox' ? DEFAULT_CLIENT : seeded !== undefined && seeded.secret !== null ? { id: seeded.id, secret: seeded.secret } : undefined;
+    if (client === undefined) continue;
+    await upsertOAuthApp(ctx.store.db, ctx.vault, orgId, { connectorKey: entry.key, clientId: client.id, clientSecret: client.secret });
+    configured.push({ connectorKey: entry.key, clientId: client.id });
+  }
+  ctx.log.info(
+    { organizationId: orgId, oauthApps: configured },
+    'first start: set the OAuth apps of the %d built-in sandbox connectors for the default organization (sandbox uses client %s)',
+    configured.length, DEFAULT_CLIENT.id,
+  );
+  return configured;
 }
 
 export function formatCredentials(result: BootstrapResult): string {

@@ -46,6 +46,37 @@ export interface LoadBuiltinOptions<Compiled> {
   /** Shown in error locations instead of the absolute directory. */
   displayPrefix?: string;
   compile?: FlowCompiler<Compiled>;
+  /** Where the sandbox runs, when not at SANDBOX_DEFINITION_ORIGIN: the sandbox connectors are moved there. */
+  sandboxOrigin?: string;
+}
+
+/**
+ * The origin the built-in sandbox connectors (`connectors/sandbox*.yaml`) are written against: where `npm start` runs
+ * the sandbox by default.
+ */
+export const SANDBOX_DEFINITION_ORIGIN = 'http://127.0.0.1:8081';
+
+/** The built-in sandbox connectors: key `sandbox` or `sandbox-...` (files `connectors/sandbox*.yaml`). */
+export function isSandboxConnectorKey(key: string): boolean {
+  return key === 'sandbox' || key.startsWith('sandbox-');
+}
+
+// The exact origin, not followed by another port digit (so http://127.0.0.1:80810 is left alone).
+const SANDBOX_ORIGIN_PATTERN = /http:\/\/127\.0\.0\.1:8081(?![0-9])/g;
+
+/**
+ * A copy of a sandbox connector definition with every occurrence of SANDBOX_DEFINITION_ORIGIN (in URLs, flow cards and
+ * texts) replaced by `origin`. Only this exact origin is rewritten; every other string is left as written.
+ */
+export function moveSandboxDefinition(definition: ConnectorDefinition, origin: string): ConnectorDefinition {
+  const target = new URL(origin).origin;
+  const rewrite = (value: unknown): unknown => {
+    if (typeof value === 'string') return value.replace(SANDBOX_ORIGIN_PATTERN, target);
+    if (Array.isArray(value)) return value.map(rewrite);
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewrite(v)]));
+    return value;
+  };
+  return rewrite(definition) as ConnectorDefinition;
 }
 
 /** Loads and (optionally) compiles a directory of definitions; never throws for a bad file. */
@@ -54,7 +85,12 @@ export async function loadCatalogue<Compiled = unknown>(options: LoadBuiltinOpti
   const { connectors, errors } = await loadConnectorDirectory(dir, options.displayPrefix ?? 'connectors');
   const entries: ConnectorEntry<Compiled>[] = [];
   const failures = [...errors];
-  for (const { file, definition } of connectors) {
+  const sandboxOrigin = options.sandboxOrigin === undefined ? undefined : new URL(options.sandboxOrigin).origin;
+  for (const loaded of connectors) {
+    const { file } = loaded;
+    const definition = sandboxOrigin !== undefined && sandboxOrigin !== SANDBOX_DEFINITION_ORIGIN && isSandboxConnectorKey(loaded.definition.key)
+      ? moveSandboxDefinition(loaded.definition, sandboxOrigin)
+      : loaded.definition;
     const entry: ConnectorEntry<Compiled> = { key: definition.key, definition, origin: 'builtin', version: 0, source: file };
     if (options.compile) {
       try {
@@ -77,9 +113,22 @@ export const compileFlows: FlowCompiler<CompiledConnectorFlows> = (definition, f
   compileConnectorFlows(definition.flows, { file, connectorKey: definition.key });
 
 let builtins: Promise<BuiltinCatalogue<CompiledConnectorFlows>> | undefined;
+let sandboxOrigin: string = SANDBOX_DEFINITION_ORIGIN;
 
 /** The process-wide built-in catalogue, loaded and compiled once on first use. */
 export function builtinCatalogue(): Promise<BuiltinCatalogue<CompiledConnectorFlows>> {
-  builtins ??= loadCatalogue({ compile: compileFlows });
+  builtins ??= loadCatalogue({ compile: compileFlows, sandboxOrigin });
   return builtins;
+}
+
+/**
+ * Points the built-in sandbox connectors at the sandbox this process runs (`plugboard start` with SANDBOX_HOST or
+ * SANDBOX_PORT other than 127.0.0.1:8081). Called before the catalogue serves anything; a later call with another
+ * origin reloads the catalogue.
+ */
+export function useSandboxOrigin(url: string): void {
+  const origin = new URL(url).origin;
+  if (origin === sandboxOrigin) return;
+  sandboxOrigin = origin;
+  builtins = undefined;
 }

@@ -57,6 +57,8 @@ export interface StartTestAppOptions {
   database?: TestDatabase;
   /** PostgreSQL only: start without PLUGBOARD_MASTER_KEY (to test that start-up refuses). */
   withoutMasterKey?: boolean;
+  /** A sandbox running beside the app, as `plugboard start` runs it (see StartAppOptions.sandboxUrl). */
+  sandboxUrl?: string;
 }
 
 export async function startTestApp(options: StartTestAppOptions = {}): Promise<TestApp> {
@@ -84,7 +86,7 @@ export async function startTestApp(options: StartTestAppOptions = {}): Promise<T
   const config = loadConfig({}, overrides);
   let running: RunningApp;
   try {
-    running = await startApp(config, { logStream: { write: (line: string) => void logs.push(line) } });
+    running = await startApp(config, { logStream: { write: (line: string) => void logs.push(line) }, ...(options.sandboxUrl === undefined ? {} : { sandboxUrl: options.sandboxUrl }) });
   } catch (error) {
     if (ownDatabase) await database.drop();
     throw error;
