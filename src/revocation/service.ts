@@ -31,8 +31,11 @@ import {
   insertErasureRequest,
   insertRevocations,
   noteRetry,
-  pendingRevocationIds,
+  finishErasureRevocations,
+  noteRetries,
+  pendingErasureRevocations,
   startAttempt,
+  startAttempts,
   type ErasureRequestTable,
   type ErasureStatus,
   type RevocationReason,
@@ -43,9 +46,11 @@ import { newId } from '../crypto/random.ts';
 import { backoffDelayMs } from '../jobs/backoff.ts';
 import { JobRetryError, type JobContext, type JobQueue } from '../jobs/types.ts';
 import { revokeAtProvider, verifyRevoked, type Grant, type ProviderOutcome } from './perform.ts';
+import { ProviderGate } from './gate.ts';
 
 export const REVOKE_JOB = 'revocation.revoke';
 export const ERASURE_JOB = 'erasure.run';
+export const BATCH_JOB = 'erasure.revoke-batch';
 
 export interface RevocationSettings {
   /** Bound on each provider request. */
@@ -61,8 +66,12 @@ export interface RevocationSettings {
   perProviderLimit: number;
   /** Store erasure subjects (external ids) as salted SHA-256 once collected. */
   hashExternalIds: boolean;
-  /** Connections collected and erased per transaction. */
+  /** Connections collected and erased per transaction; also the size of one revocation batch job. */
   erasureBatchSize: number;
+  /** Revocation batch jobs running at once per process (their provider calls share the per-provider limit). */
+  batchConcurrency: number;
+  /** Receipt lines written per transaction inside a batch. */
+  receiptFlushSize: number;
   /** A pending revocation untouched this long is assumed orphaned (crash) and re-enqueued by the recovery sweep. */
   recoveryAfterMs: number;
 }
@@ -77,6 +86,8 @@ export const DEFAULT_REVOCATION_SETTINGS: RevocationSettings = {
   perProviderLimit: 20,
   hashExternalIds: false,
   erasureBatchSize: 500,
+  batchConcurrency: 3,
+  receiptFlushSize: 100,
   recoveryAfterMs: 120_000,
 };
 
@@ -104,6 +115,14 @@ interface RevokeJobData {
   revocationId: string;
   /** The connector key: the per-provider concurrency group. */
   provider: string;
+}
+
+/** One batch of an erasure request's revocations, all for one provider. */
+interface BatchJobData {
+  orgId: string;
+  erasureId: string;
+  provider: string;
+  revocationIds: string[];
 }
 
 interface ErasureJobData {
@@ -151,10 +170,13 @@ export class RevocationService {
   readonly settings: RevocationSettings;
   /** Where connectors come from; tests point it at a sandbox on an ephemeral port. */
   resolveConnector: ConnectorResolver;
+  /** Bounds provider calls per provider across batch jobs and single revocation jobs of this process. */
+  private readonly gate: ProviderGate;
 
   constructor(ctx: AppContext, settings: Partial<RevocationSettings> = {}) {
     this.ctx = ctx;
     this.settings = { ...DEFAULT_REVOCATION_SETTINGS, ...settings };
+    this.gate = new ProviderGate(this.settings.perProviderLimit);
     this.resolveConnector = (orgId, key) => resolveFromRegistry(ctx, orgId, key);
   }
 
@@ -166,7 +188,7 @@ export class RevocationService {
     return this.ctx.jobs;
   }
 
-  /** Defines the two jobs; call once before the queue starts. */
+  /** Defines the three jobs; call once before the queue starts. */
   defineJobs(): void {
     this.jobs.define<RevokeJobData>(REVOKE_JOB, (data, job) => this.runRevokeJob(data, job), {
       concurrency: this.settings.concurrency,
@@ -175,6 +197,12 @@ export class RevocationService {
       maxAttempts: this.settings.maxAttempts + 3,
       backoff: { baseMs: this.settings.backoffBaseMs, maxMs: this.settings.backoffMaxMs },
       groupConcurrency: { key: (data) => data.provider, limit: this.settings.perProviderLimit },
+    });
+    this.jobs.define<BatchJobData>(BATCH_JOB, (data, job) => this.runBatchJob(data, job), {
+      concurrency: this.settings.batchConcurrency,
+      // A batch only dies with its process or a store outage; its unfinished rows are simply redone.
+      maxAttempts: 20,
+      backoff: { baseMs: 1_000, maxMs: 60_000 },
     });
     this.jobs.define<ErasureJobData>(ERASURE_JOB, (data, job) => this.runErasureJob(data, job), {
       concurrency: 2,
@@ -342,8 +370,22 @@ export class RevocationService {
 
   // ---- one provider attempt -----------------------------------------------------------------------------------
 
-  /** One provider attempt of a revocation whose attempt was already counted (`startAttempt`). */
+  /** One provider attempt of a revocation whose attempt was already counted (`startAttempt`), recorded. */
   private async attempt(row: RevocationTable, def: ConnectorDefinition | null, grant: Grant | null, signal: AbortSignal): Promise<AttemptResult> {
+    const step = await this.providerStep(row, def, grant, signal);
+    if (step.kind === 'retry') {
+      await noteRetry(this.db, row.id, step.note, step.outcome.statusCode, nowIso());
+      return { kind: 'retry', outcome: step.outcome };
+    }
+    await this.finish(row, step.outcome, step.verified, grant);
+    return step;
+  }
+
+  /**
+   * The provider side of one attempt, unrecorded: revoke, then verify when revoked. `retry` when the attempt was
+   * transient (or cut short by `signal`) and the budget allows another; `note` is what the record keeps about it.
+   */
+  private async providerStep(row: RevocationTable, def: ConnectorDefinition | null, grant: Grant | null, signal: AbortSignal): Promise<ProviderStep> {
     const isLast = row.attempts >= this.settings.maxAttempts;
     let outcome: ProviderOutcome;
     if (def === null || grant === null) {
@@ -375,13 +417,9 @@ export class RevocationService {
         }
       }
     }
-    if (outcome.kind === 'retry' && !isLast && !signal.aborted) {
-      await noteRetry(this.db, row.id, (outcome.error ?? 'retry').slice(0, 500), outcome.statusCode, nowIso());
-      return { kind: 'retry', outcome };
-    }
-    if (outcome.kind === 'retry' && signal.aborted && !isLast) {
-      await noteRetry(this.db, row.id, 'the provider did not answer within the inline bound', outcome.statusCode, nowIso());
-      return { kind: 'retry', outcome };
+    if (outcome.kind === 'retry' && !isLast) {
+      const note = signal.aborted ? 'the provider did not answer within the inline bound' : (outcome.error ?? 'retry').slice(0, 500);
+      return { kind: 'retry', outcome, note };
     }
     let verified = false;
     if (outcome.revoked && def !== null && grant !== null) {
@@ -391,13 +429,12 @@ export class RevocationService {
         verified = false;
       }
     }
-    await this.finish(row, outcome, verified, grant);
     return { kind: 'finished', outcome, verified };
   }
 
-  private async finish(row: RevocationTable, outcome: ProviderOutcome, verified: boolean, grant: Grant | null): Promise<void> {
-    const now = nowIso();
-    const result: RevocationResult = {
+  /** The receipt line of an ended revocation. */
+  private resultOf(row: RevocationTable, outcome: ProviderOutcome, verified: boolean, grant: Grant | null): RevocationResult {
+    return {
       status: outcome.revoked ? 'revoked' : outcome.method === 'manual' ? 'manual' : 'failed',
       revoked: outcome.revoked,
       verified,
@@ -409,6 +446,11 @@ export class RevocationService {
       unregisterUrl: outcome.revoked ? null : outcome.message.unregisterURL,
       lastError: outcome.error === undefined ? null : outcome.error.slice(0, 500),
     };
+  }
+
+  private async finish(row: RevocationTable, outcome: ProviderOutcome, verified: boolean, grant: Grant | null): Promise<void> {
+    const now = nowIso();
+    const result = this.resultOf(row, outcome, verified, grant);
     const { finished, erasureCompleted } = await finishRevocation(this.db, row.id, result, now);
     if (finished && row.reason !== 'erasure' && (outcome.revoked || row.reason === 'test')) {
       await recordEvent(this.db, row.org_id, {
@@ -432,9 +474,98 @@ export class RevocationService {
     if (row === undefined) return;
     const def = await this.connectorOrNull(row.org_id, row.element_key);
     const grant = this.openGrant(row);
-    const step = await this.attempt(row, def, grant, job.signal);
+    const step = await this.gate.run(row.element_key, () => this.attempt(row, def, grant, job.signal));
     if (step.kind === 'retry') {
       throw new JobRetryError(step.outcome.error ?? 'the provider asked to retry', step.outcome.retryAfterMs);
+    }
+  }
+
+  // ---- erasure revocation batches ------------------------------------------------------------------------------
+
+  /** One batch job per provider per slice of at most `erasureBatchSize` revocations. */
+  async enqueueBatches(orgId: string, erasureId: string, items: readonly { id: string; element_key: string }[]): Promise<void> {
+    const byProvider = new Map<string, string[]>();
+    for (const item of items) {
+      let ids = byProvider.get(item.element_key);
+      if (ids === undefined) {
+        ids = [];
+        byProvider.set(item.element_key, ids);
+      }
+      ids.push(item.id);
+    }
+    const jobs: Array<{ data: BatchJobData }> = [];
+    for (const [provider, ids] of byProvider) {
+      for (let i = 0; i < ids.length; i += this.settings.erasureBatchSize) {
+        jobs.push({ data: { orgId, erasureId, provider, revocationIds: ids.slice(i, i + this.settings.erasureBatchSize) } });
+      }
+    }
+    if (jobs.length > 0) await this.jobs.enqueueMany<BatchJobData>(BATCH_JOB, jobs);
+  }
+
+  /**
+   * The `erasure.revoke-batch` job: one statement counts an attempt for the batch's still-pending revocations and
+   * reads their sealed grants (ended rows are skipped, so a redone batch only redoes what has no receipt line yet);
+   * provider calls run through the per-provider gate; receipt lines are written `receiptFlushSize` per transaction,
+   * each dropping the sealed grants. Transient failures leave the batch as single revocation jobs with backoff or
+   * the provider's Retry-After.
+   */
+  private async runBatchJob(data: BatchJobData, job: JobContext): Promise<void> {
+    const rows = await startAttempts(this.db, data.revocationIds, nowIso());
+    if (rows.length === 0) return;
+    const def = await this.connectorOrNull(data.orgId, data.provider);
+    let finished: Array<{ id: string; result: RevocationResult }> = [];
+    let retries: Array<{ row: RevocationTable; note: string; outcome: ProviderOutcome }> = [];
+    let writing: Promise<void> = Promise.resolve();
+    const flush = (): void => {
+      const ended = finished;
+      const again = retries;
+      finished = [];
+      retries = [];
+      // Writes are chained so receipt transactions of one batch never overlap; a failure surfaces at the end.
+      writing = writing.then(() => this.recordBatch(data.erasureId, ended, again));
+    };
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        if (job.signal.aborted) return;
+        const row = rows[next];
+        if (row === undefined) return;
+        rows[next] = undefined as unknown as RevocationTable;
+        next += 1;
+        const step = await this.gate.run(data.provider, async () => {
+          const grant = this.openGrant(row);
+          const result = await this.providerStep(row, def, grant, job.signal);
+          return result.kind === 'finished' ? { ...result, receipt: this.resultOf(row, result.outcome, result.verified, grant) } : result;
+        });
+        // A call cut short by a stopping runner is neither an outcome nor a retry: the redone batch makes it again.
+        if (job.signal.aborted) return;
+        if (step.kind === 'finished') finished.push({ id: row.id, result: step.receipt });
+        else retries.push({ row, note: step.note, outcome: step.outcome });
+        if (finished.length + retries.length >= this.settings.receiptFlushSize) flush();
+      }
+    };
+    const lanes = Math.min(this.settings.perProviderLimit, rows.length);
+    const lanesDone = await Promise.allSettled(Array.from({ length: lanes }, () => worker()));
+    // Whatever ended is recorded even when a lane failed, so the redone batch does not call those providers again.
+    flush();
+    await writing;
+    const failed = lanesDone.find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    if (job.signal.aborted) throw new JobRetryError('job runner stopping', 0);
+  }
+
+  /** Writes one slice of a batch: receipt lines in one transaction, then the retries as single revocation jobs. */
+  private async recordBatch(erasureId: string, ended: Array<{ id: string; result: RevocationResult }>, again: Array<{ row: RevocationTable; note: string; outcome: ProviderOutcome }>): Promise<void> {
+    const now = nowIso();
+    if (ended.length > 0) {
+      const { erasureCompleted } = await finishErasureRevocations(this.db, erasureId, ended, now);
+      if (erasureCompleted !== null) await this.recordErasureCompleted(erasureCompleted.orgId, erasureCompleted.id, erasureCompleted.status);
+    }
+    if (again.length === 0) return;
+    await noteRetries(this.db, again.map(({ row, note, outcome }) => ({ id: row.id, error: note, providerStatus: outcome.statusCode })), now);
+    const backoff = { baseMs: this.settings.backoffBaseMs, maxMs: this.settings.backoffMaxMs };
+    for (const { row, outcome } of again) {
+      await this.enqueueRevocations([{ id: row.id, provider: row.element_key }], outcome.retryAfterMs ?? backoffDelayMs(row.attempts, backoff));
     }
   }
 
@@ -545,6 +676,17 @@ export class RevocationService {
       await this.db.updateTable('erasure_requests').set({ status: 'running', started_at: nowIso() }).where('id', '=', request.id).where('status', '=', 'pending').execute();
       request = { ...request, status: 'running' };
     }
+    if (job.attempt > 1) {
+      // A redone run: revocations its crashed predecessor created may have missed their batch job. Re-batching them
+      // is at-least-once (a batch whose job did survive may run twice; receipts still end each row exactly once).
+      let after: string | null = null;
+      for (;;) {
+        const page = await pendingErasureRevocations(this.db, request.id, after, this.settings.erasureBatchSize);
+        if (page.length === 0) break;
+        await this.enqueueBatches(data.orgId, request.id, page);
+        after = page[page.length - 1]?.id ?? null;
+      }
+    }
     if (request.enumerated === 0) {
       let idle = 0;
       for (;;) {
@@ -552,7 +694,7 @@ export class RevocationService {
         const rows = await this.matching(data.orgId, request, this.settings.erasureBatchSize);
         if (rows.length === 0) break;
         const created = await this.eraseBatch(data.orgId, request, rows);
-        await this.enqueueRevocations(created.map((r) => ({ id: r.id, provider: r.element_key })));
+        await this.enqueueBatches(data.orgId, request.id, created);
         if (created.length === 0) {
           // Every matching connection is leased by a refresh in flight: wait for the leases to end.
           idle += 1;
@@ -568,15 +710,6 @@ export class RevocationService {
         .where('id', '=', request.id)
         .execute();
     }
-    // Revocations created just before a crash may have missed their job: the singleton key makes this idempotent.
-    let after: string | null = null;
-    for (;;) {
-      const ids = await pendingRevocationIds(this.db, request.id, after, 1000);
-      if (ids.length === 0) break;
-      const rows = await this.db.selectFrom('revocations').select(['id', 'element_key']).where('id', 'in', ids).execute();
-      await this.enqueueRevocations(rows.map((r) => ({ id: r.id, provider: r.element_key })));
-      after = ids[ids.length - 1] as string;
-    }
     const status = await completeErasure(this.db, data.orgId, request.id, nowIso());
     if (status !== null) await this.recordErasureCompleted(data.orgId, request.id, status);
   }
@@ -588,9 +721,14 @@ export class RevocationService {
   async recover(): Promise<number> {
     const cutoff = new Date(Date.now() - this.settings.recoveryAfterMs).toISOString();
     let count = 0;
+    // Erasure revocations waiting in queued batch jobs look orphaned too; while batches are queued or running, leave
+    // erasure items to them (a redone erasure run re-batches real orphans) and sweep the others only.
+    const batches = await this.jobs.counts(BATCH_JOB);
+    const batchesBusy = batches.queued + batches.active > 0;
     let after: string | null = null;
     for (;;) {
       let query = this.db.selectFrom('revocations').select(['id', 'element_key']).where('status', '=', 'pending').where('updated_at', '<', cutoff);
+      if (batchesBusy) query = query.where('erasure_id', 'is', null);
       if (after !== null) query = query.where('id', '>', after);
       const rows = await query.orderBy('id').limit(1000).execute();
       if (rows.length === 0) break;
@@ -607,6 +745,7 @@ export class RevocationService {
 }
 
 type AttemptResult = { kind: 'finished'; outcome: ProviderOutcome; verified: boolean } | { kind: 'retry'; outcome: ProviderOutcome };
+type ProviderStep = { kind: 'finished'; outcome: ProviderOutcome; verified: boolean } | { kind: 'retry'; outcome: ProviderOutcome; note: string };
 
 export function revocationOutcomeView(row: RevocationTable): { statusCode: number | null; body: unknown } {
   return { statusCode: row.provider_status, body: parseStoredBody(row.provider_body) };

@@ -76,6 +76,15 @@ export async function startAttempt(db: Db, id: string, now: string): Promise<Rev
   return db.updateTable('revocations').set({ attempts: sql<number>`attempts + 1`, updated_at: now }).where('id', '=', id).where('status', '=', 'pending').returningAll().executeTakeFirst();
 }
 
+/**
+ * Counts a new provider attempt for every still-pending revocation among `ids` and returns those rows (with their
+ * sealed grants) in one statement: the checkpoint of a batch, since ended rows are not returned again.
+ */
+export async function startAttempts(db: Db, ids: readonly string[], now: string): Promise<RevocationTable[]> {
+  if (ids.length === 0) return [];
+  return db.updateTable('revocations').set({ attempts: sql<number>`attempts + 1`, updated_at: now }).where('id', 'in', [...ids]).where('status', '=', 'pending').returningAll().execute();
+}
+
 export async function noteRetry(db: Db, id: string, error: string, providerStatus: number | null, now: string): Promise<void> {
   await db.updateTable('revocations').set({ last_error: error, provider_status: providerStatus, updated_at: now }).where('id', '=', id).where('status', '=', 'pending').execute();
 }
@@ -101,20 +110,7 @@ export async function finishRevocation(db: Db, id: string, result: RevocationRes
   return db.transaction().execute(async (trx) => {
     const update = await trx
       .updateTable('revocations')
-      .set({
-        status: result.status,
-        revoked: result.revoked ? 1 : 0,
-        verified: result.verified ? 1 : 0,
-        method: result.method,
-        provider_status: result.providerStatus,
-        provider_body: result.providerBody,
-        message_text: result.messageText,
-        unregister_url: result.unregisterUrl,
-        last_error: result.lastError,
-        sealed_grant: null,
-        updated_at: now,
-        completed_at: now,
-      })
+      .set(resultColumns(result, now))
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .returning(['erasure_id', 'org_id'])
@@ -132,6 +128,76 @@ export async function finishRevocation(db: Db, id: string, result: RevocationRes
     const status = await completeErasure(trx, update.org_id, update.erasure_id, now);
     return { finished: true, erasureCompleted: status === null ? null : { id: update.erasure_id, orgId: update.org_id, status } };
   });
+}
+
+function resultColumns(result: RevocationResult, now: string) {
+  return {
+    status: result.status,
+    revoked: result.revoked ? 1 : 0,
+    verified: result.verified ? 1 : 0,
+    method: result.method,
+    provider_status: result.providerStatus,
+    provider_body: result.providerBody,
+    message_text: result.messageText,
+    unregister_url: result.unregisterUrl,
+    last_error: result.lastError,
+    sealed_grant: null,
+    updated_at: now,
+    completed_at: now,
+  };
+}
+
+/**
+ * Ends many pending revocations of one erasure request in one transaction: rows with the same result share one
+ * UPDATE (an erasure's results are nearly all alike), the request's counter drops by the number of rows this call
+ * really ended (duplicates of an at-least-once redo count zero), and the request completes when it reaches zero.
+ */
+export async function finishErasureRevocations(db: Db, erasureId: string, items: readonly { id: string; result: RevocationResult }[], now: string): Promise<{ finished: number; erasureCompleted: { id: string; orgId: string; status: ErasureStatus } | null }> {
+  if (items.length === 0) return { finished: 0, erasureCompleted: null };
+  const groups = new Map<string, { result: RevocationResult; ids: string[] }>();
+  for (const item of items) {
+    const key = JSON.stringify(item.result);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { result: item.result, ids: [] };
+      groups.set(key, group);
+    }
+    group.ids.push(item.id);
+  }
+  return db.transaction().execute(async (trx) => {
+    let finished = 0;
+    for (const group of groups.values()) {
+      const update = await trx.updateTable('revocations').set(resultColumns(group.result, now)).where('id', 'in', group.ids).where('status', '=', 'pending').where('erasure_id', '=', erasureId).executeTakeFirst();
+      finished += Number(update.numUpdatedRows);
+    }
+    if (finished === 0) return { finished, erasureCompleted: null };
+    const counter = await trx
+      .updateTable('erasure_requests')
+      .set({ remaining: sql<number>`remaining - ${finished}` })
+      .where('id', '=', erasureId)
+      .returning(['remaining', 'status', 'org_id'])
+      .executeTakeFirst();
+    if (counter === undefined || counter.remaining > 0 || counter.status !== 'running') return { finished, erasureCompleted: null };
+    const status = await completeErasure(trx, counter.org_id, erasureId, now);
+    return { finished, erasureCompleted: status === null ? null : { id: erasureId, orgId: counter.org_id, status } };
+  });
+}
+
+/** Records a transient failure for many pending revocations at once (they continue as retry jobs). */
+export async function noteRetries(db: Db, items: readonly { id: string; error: string; providerStatus: number | null }[], now: string): Promise<void> {
+  if (items.length === 0) return;
+  await db.transaction().execute(async (trx) => {
+    for (const item of items) {
+      await trx.updateTable('revocations').set({ last_error: item.error, provider_status: item.providerStatus, updated_at: now }).where('id', '=', item.id).where('status', '=', 'pending').execute();
+    }
+  });
+}
+
+/** One keyset page of an erasure request's pending revocations: ids and providers, for re-batching after a crash. */
+export async function pendingErasureRevocations(db: Db, erasureId: string, afterId: string | null, limit: number): Promise<{ id: string; element_key: string }[]> {
+  let query = db.selectFrom('revocations').select(['id', 'element_key']).where('erasure_id', '=', erasureId).where('status', '=', 'pending');
+  if (afterId !== null) query = query.where('id', '>', afterId);
+  return query.orderBy('id').limit(limit).execute();
 }
 
 /** Marks a running erasure request completed when nothing remains; returns its final status, or null if not done. */
@@ -153,13 +219,6 @@ export async function completeErasure(db: Db, orgId: string, erasureId: string, 
     .where('remaining', '<=', 0)
     .executeTakeFirst();
   return Number(done.numUpdatedRows) === 1 ? status : null;
-}
-
-export async function pendingRevocationIds(db: Db, erasureId: string, afterId: string | null, limit: number): Promise<string[]> {
-  let query = db.selectFrom('revocations').select('id').where('erasure_id', '=', erasureId).where('status', '=', 'pending');
-  if (afterId !== null) query = query.where('id', '>', afterId);
-  const rows = await query.orderBy('id').limit(limit).execute();
-  return rows.map((row) => row.id);
 }
 
 export async function insertErasureRequest(db: Db, row: ErasureRequestTable): Promise<void> {
