@@ -1,7 +1,8 @@
 /**
  * Tenant isolation across every route. The routes are discovered from the running server, so a route added later is
- * covered without touching this file. Organization A gets data (through the API where the foundation can create it,
- * and whatever rows other areas' installers create); then organization B's admin calls every route that takes an id
+ * covered without touching this file. Organization A gets data through the API: API keys, a private connector,
+ * connections, a webhook, a flow execution, a revocation outcome (a deleted connection) and a finished erasure
+ * request; then organization B's admin calls every route that takes an id
  * with each of A's ids. B must get 404 (or a 400 for an id of the wrong shape or a body it did not fill in), never
  * 403 and never 2xx; list routes must not show A's ids, and none of A's rows may change.
  */
@@ -32,7 +33,10 @@ before(async () => {
   // Data of other areas, created through their public API as A would. Each step is best effort: the test then covers
   // whatever rows exist, and the assertion below lists what was seeded.
   const seeds: Array<[string, string, unknown]> = [
-    ['POST', '/elements', { key: 'tenant-a-private', name: 'Tenant A private', baseUrl: 'https://api.example.com', auth: { type: 'custom', label: 'API key', apply: { in: 'header', name: 'X-Api-Key' } } }],
+    ['POST', '/elements', {
+      key: 'tenant-a-private', name: 'Tenant A private', baseUrl: 'https://api.example.com', auth: { type: 'custom', label: 'API key', apply: { in: 'header', name: 'X-Api-Key' } },
+      flows: [{ name: 'echo', kind: 'action', saveData: true, inputs: { n: 'number' }, outputs: { x: 'any' }, cards: [{ type: 'return', values: { x: { $ref: 'input.n' } } }] }],
+    }],
     ['POST', '/instances', { element: { key: 'tenant-a-private' }, name: 'A connection', credentials: { apiKey: 'tenant-a-api-key-0123456789' } }],
     ['POST', '/webhooks', { url: 'https://receiver.example.com/hook', events: ['instance.created'] }],
   ];
@@ -40,7 +44,41 @@ before(async () => {
     const res = await app.call(method, url, { apiKey: orgA.apiKey, body });
     seeded.push(`${method} ${url} -> ${res.status}`);
   }
+  await seedLifecycle();
 });
+
+/**
+ * Rows that only exist once A has used Plugboard: a flow execution, a revocation outcome (a deleted connection) and a
+ * finished erasure request. These must exist, so each step is asserted; the background work they start is awaited so
+ * the "nothing changed" comparison below sees settled rows.
+ */
+async function seedLifecycle(): Promise<void> {
+  const asA = { apiKey: orgA.apiKey };
+  const connect = async (name: string, externalUserId?: string): Promise<string> => {
+    const res = await app.call('POST', '/instances', { ...asA, body: { element: { key: 'tenant-a-private' }, name, credentials: { apiKey: `tenant-a-${name.replaceAll(' ', '-')}-0123456789` }, ...(externalUserId === undefined ? {} : { externalUserId }) } });
+    assert.ok(res.status === 200 || res.status === 201, res.text);
+    return res.body.id as string;
+  };
+  const running = await connect('flow runner');
+  const run = await app.call('POST', `/instances/${running}/flows/echo/run`, { ...asA, body: { inputs: { n: 7 } } });
+  assert.equal(run.status, 200, run.text);
+  assert.equal((await app.call('GET', `/executions/${run.body.executionId}`, asA)).status, 200, 'A owns an execution');
+
+  const deleted = await app.call('DELETE', `/instances/${await connect('deleted')}`, asA);
+  assert.ok(deleted.status >= 200 && deleted.status < 300, deleted.text);
+
+  await connect('erased', 'tenant-a-person');
+  const erasure = await app.call('POST', '/erasure-requests', { ...asA, body: { externalUserId: 'tenant-a-person' } });
+  assert.equal(erasure.status, 202, erasure.text);
+  const until = Date.now() + 15_000;
+  for (;;) {
+    const state = await app.call('GET', `/erasure-requests/${erasure.body.id}`, asA);
+    const revocations = await app.ctx.store.db.selectFrom('revocations').select('status').where('org_id', '=', orgA.id).execute();
+    if (String(state.body.status).startsWith('completed') && revocations.length >= 2 && revocations.every((r) => r.status !== 'pending')) break;
+    assert.ok(Date.now() < until, `A's erasure request and revocations did not settle: ${state.text}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 after(async () => {
   await app.close();
 });
@@ -69,6 +107,12 @@ test('organization B never reaches organization A through any route', async () =
   const ids = candidateIds(before);
   assert.ok(ids.includes(orgA.id));
   assert.ok(ids.length >= 3, `A owns an organization row and API keys (seeded: ${seeded.join('; ')})`);
+  for (const table of ['executions', 'revocations', 'erasure_requests', 'connections']) {
+    assert.ok((before[table] ?? []).length > 0, `A owns rows in ${table}, so their ids are tried from B`);
+  }
+  for (const route of ['/executions/:id', '/erasure-requests/:id', '/instances/:id']) {
+    assert.ok(app.routes.some((r) => r.url === route), `${route} is among the probed routes`);
+  }
 
   // Platform-administration routes answer 403 to every tenant by design; every other route is in scope.
   const withParams = app.routes.filter((r) => r.auth === 'org' && r.permission !== 'platform:admin' && /[:*]/.test(r.url));
