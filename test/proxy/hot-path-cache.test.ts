@@ -2,7 +2,8 @@
  * The proxy's hot-path caches never serve what the store no longer allows: a connection disabled, revoked or deleted
  * (through the API or by another connection to the same database, as another process would) and an API key revoked
  * (likewise) are refused on the very next call, after the caches were warmed by successful calls. Also the SQLite
- * change stamp those caches rest on: it moves on every write, own or foreign, and on nothing else.
+ * change stamp those caches rest on: it moves on every write, own or foreign, and on nothing else. On PostgreSQL (no
+ * stamp; runs when PLUGBOARD_TEST_DATABASE_URL is set) the connection is read on every call.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { BACKENDS } from '../support/database.ts';
 import { startSandbox, type Sandbox, DEFAULT_CLIENT } from '../../src/sandbox/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { NodeSqliteDatabase, changeStampOf } from '../../src/store/sqlite/database.ts';
@@ -147,4 +149,28 @@ test('the change stamp moves on own writes and on commits of other connections, 
 test('only a store opened on SQLite has a change stamp; a Kysely view of it does not', () => {
   assert.equal(typeof changeStampOf(app.ctx.store.db), 'function');
   assert.equal(changeStampOf(app.ctx.store.db.withTables<{ extra: { id: string } }>()), undefined);
+});
+
+test('on PostgreSQL (no change stamp) a connection disabled by another writer and a key revoked through the API are refused at once', { skip: !BACKENDS.includes('postgres') }, async () => {
+  const pg = await startTestApp({ backend: 'postgres' });
+  const pgOther = await openStore({ databaseUrl: pg.config.databaseUrl as string, dataDir: pg.config.dataDir, migrate: false });
+  try {
+    assert.equal(changeStampOf(pg.ctx.store.db), undefined);
+    const issued = sandbox.admin.issueTokens({ clientId: DEFAULT_CLIENT.id, userId: 'user-alice', scope: 'profile' });
+    const created = await pg.call('POST', '/instances', { body: { element: { key: 'sandbox' }, name: 'pg-cache', baseUrl: sandbox.url, tokens: { accessToken: issued.access_token, expiresIn: 3600 } } });
+    assert.equal(created.status, 201, created.text);
+    const key = await pg.call('POST', '/api-keys', { body: { name: 'pg-cache', permissions: ['instances:write'] } });
+    assert.equal(key.status, 201, key.text);
+    const call = () => pg.call('GET', `/instances/${created.body.id}/proxy/api/me`, { apiKey: key.body.secret });
+    for (let i = 0; i < 3; i++) assert.equal((await call()).status, 200);
+    await pgOther.db.updateTable('connections').set({ disabled: 1, status: 'disabled' }).where('id', '=', created.body.id).execute();
+    assert.equal((await call()).status, 409);
+    await pgOther.db.updateTable('connections').set({ disabled: 0, status: 'active' }).where('id', '=', created.body.id).execute();
+    assert.equal((await call()).status, 200);
+    assert.ok((await pg.call('DELETE', `/api-keys/${key.body.id}`)).status < 300);
+    assert.equal((await call()).status, 401);
+  } finally {
+    await pgOther.close();
+    await pg.close();
+  }
 });
