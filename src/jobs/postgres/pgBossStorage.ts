@@ -88,8 +88,26 @@ export class PgBossJobStorage implements JobStorage {
     return this.lastError;
   }
 
+  /**
+   * Runs `fn` while holding a PostgreSQL session advisory lock named after the pg-boss schema, on one connection
+   * set aside for it (`fn` itself runs on the rest of the pool). Several processes starting at once on an empty
+   * database would otherwise race through pg-boss's schema creation and all but one crash ("pgboss already
+   * exists"); under the lock the first creates the schema and the others find it done.
+   */
+  private async underStartLock<T>(fn: () => Promise<T>): Promise<T> {
+    const key = `plugboard:pg-boss:${this.schema}`;
+    return this.db.connection().execute(async (conn) => {
+      await conn.executeQuery(CompiledQuery.raw('SELECT pg_advisory_lock(hashtext($1))', [key]));
+      try {
+        return await fn();
+      } finally {
+        await conn.executeQuery(CompiledQuery.raw('SELECT pg_advisory_unlock(hashtext($1))', [key]));
+      }
+    });
+  }
+
   async open(): Promise<void> {
-    await this.boss.start();
+    await this.underStartLock(() => this.boss.start());
   }
 
   async close(): Promise<void> {
@@ -105,15 +123,18 @@ export class PgBossJobStorage implements JobStorage {
       retentionSeconds: 14 * 24 * 3600,
       deleteAfterSeconds: 24 * 3600,
     };
-    const existing = await this.boss.getQueue(name);
-    if (existing) {
-      if (existing.policy !== 'exclusive') {
-        throw new Error(`pg-boss queue "${name}" exists with policy "${existing.policy}"; Plugboard needs "exclusive" (delete the queue)`);
+    // Under the start lock too: two processes creating the same queue at once would otherwise both see it missing.
+    await this.underStartLock(async () => {
+      const existing = await this.boss.getQueue(name);
+      if (existing) {
+        if (existing.policy !== 'exclusive') {
+          throw new Error(`pg-boss queue "${name}" exists with policy "${existing.policy}"; Plugboard needs "exclusive" (delete the queue)`);
+        }
+        await this.boss.updateQueue(name, queue);
+      } else {
+        await this.boss.createQueue(name, { ...queue, policy: 'exclusive' });
       }
-      await this.boss.updateQueue(name, queue);
-    } else {
-      await this.boss.createQueue(name, { ...queue, policy: 'exclusive' });
-    }
+    });
   }
 
   private toInsert(job: NewJob, id: string, carried: number): PgBoss.JobInsert<Envelope> {
