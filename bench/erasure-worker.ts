@@ -1,17 +1,16 @@
 /**
- * One measured run of the erasure benchmark, in a fresh process so its peak RSS is its own. Reads its task as JSON
- * from argv: `plugboard` seeds N connections into a fresh store (SQLite temp folder or a fresh PostgreSQL database),
- * files an erasure request and times it to completion with the real job runner; `baseline` sends the same provider
+ * One step of the erasure benchmark, each in a fresh process so a measured run's peak RSS is its own. Reads its task
+ * as JSON from argv: `seed` writes N connections into a fresh store (SQLite data folder or a fresh PostgreSQL
+ * database) and prints the organization id; `plugboard` opens that store, files an erasure request and times it to
+ * completion with the real job runner, sampling its own RSS from /proc; `baseline` sends the same provider
  * requests (revoke the refresh token, introspect refresh and access token, as the sandbox connector's revoke flow and
  * verification do) from a bare undici loop with the same concurrency. Prints one JSON line with the figures.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config.ts';
-import { createContext } from '../src/context.ts';
+import { createContext, type AppContext } from '../src/context.ts';
 import { builtinCatalogue } from '../src/connectors/registry.ts';
 import { PlugboardError } from '../src/core/errors.ts';
 import { createOrganization } from '../src/store/organizations.ts';
@@ -19,7 +18,7 @@ import { sealSecrets, stateColumns, type ConnectionRow } from '../src/store/conn
 import { revocationService } from '../src/revocation/service.ts';
 
 interface Task {
-  variant: 'plugboard' | 'baseline';
+  variant: 'seed' | 'plugboard' | 'baseline';
   backend: 'sqlite' | 'postgres';
   sandboxUrl: string;
   clientId: string;
@@ -27,19 +26,47 @@ interface Task {
   /** File of JSON lines `[accessToken, refreshToken]`. */
   tokensFile: string;
   concurrency: number;
+  /** seed and plugboard: the store both use, and the master key of a PostgreSQL store. */
+  dataDir?: string;
   databaseUrl?: string;
+  masterKey?: string;
+  /** plugboard: the organization `seed` created. */
+  orgId?: string;
 }
 
 const task = JSON.parse(process.argv[2] as string) as Task;
-// Released once seeded (plugboard variant), so the harness's copy of the tokens is not counted in Plugboard's RSS.
-let tokens: Array<[string, string]> = readFileSync(task.tokensFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as [string, string]);
+function readTokens(): Array<[string, string]> {
+  return readFileSync(task.tokensFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as [string, string]);
+}
+
+/** Current and peak resident set size in MB, from /proc (the kernel's own figures, not the heap's). */
+function rssFromProc(): { rssMb: number; hwmMb: number } | null {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (field: string): number => Number(/\s(\d+) kB/.exec(status.split('\n').find((line) => line.startsWith(field)) ?? '')?.[1] ?? NaN);
+    return { rssMb: Math.round(kb('VmRSS:') / 1024), hwmMb: Math.round(kb('VmHWM:') / 1024) };
+  } catch {
+    return null;
+  }
+}
+
+let sampledPeakMb = 0;
+function sampleRss(): void {
+  const now = rssFromProc()?.rssMb ?? Math.round(process.memoryUsage.rss() / 1e6);
+  if (now > sampledPeakMb) sampledPeakMb = now;
+}
 
 function report(figures: Record<string, number | string>): void {
+  sampleRss();
   const memory = process.memoryUsage();
-  process.stdout.write(`${JSON.stringify({ ...figures, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), heapUsedMb: Math.round(memory.heapUsed / 1e6), heapTotalMb: Math.round(memory.heapTotal / 1e6), externalMb: Math.round(memory.external / 1e6) })}\n`);
+  // maxRssMb: the kernel's high-water mark of this process (it only ever ran the measured work); sampledPeakMb: the
+  // largest VmRSS seen by a 50 ms sampler, as a cross-check.
+  const maxRssMb = rssFromProc()?.hwmMb ?? Math.round(process.resourceUsage().maxRSS / 1024);
+  process.stdout.write(`${JSON.stringify({ ...figures, maxRssMb, sampledPeakMb, heapUsedMb: Math.round(memory.heapUsed / 1e6), heapTotalMb: Math.round(memory.heapTotal / 1e6), externalMb: Math.round(memory.external / 1e6) })}\n`);
 }
 
 async function baseline(): Promise<void> {
+  const tokens = readTokens();
   const agent = new Agent({ connections: task.concurrency });
   const basic = `Basic ${Buffer.from(`${task.clientId}:${task.clientSecret}`).toString('base64')}`;
   const post = async (pathName: string, form: Record<string, string>): Promise<void> => {
@@ -70,27 +97,23 @@ async function baseline(): Promise<void> {
   report({ variant: 'baseline', connections: tokens.length, wallMs: Math.round(wallMs), perSecond: Math.round(tokens.length / (wallMs / 1000)) });
 }
 
-async function plugboard(): Promise<void> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'plugboard-bench-erasure-'));
+async function openContext(): Promise<AppContext> {
   const config = loadConfig({}, {
-    dataDir,
+    dataDir: task.dataDir as string,
     logLevel: 'silent',
     sandbox: { enabled: false },
-    ...(task.databaseUrl === undefined ? {} : { databaseUrl: task.databaseUrl, masterKey: randomBytes(32).toString('base64') }),
+    ...(task.databaseUrl === undefined ? {} : { databaseUrl: task.databaseUrl, masterKey: task.masterKey as string }),
   });
-  const ctx = await createContext(config);
+  return createContext(config);
+}
+
+/** Seeds in bulk (not measured, its own process): the same rows the instance endpoints write, secrets sealed. */
+async function seed(): Promise<void> {
+  const tokens = readTokens();
+  const ctx = await openContext();
   try {
-    const base = (await builtinCatalogue()).get('sandbox');
-    if (base === undefined) throw new Error('the built-in sandbox connector is missing');
-    const connector = JSON.parse(JSON.stringify(base.definition).split('http://127.0.0.1:8081').join(task.sandboxUrl)) as typeof base.definition;
-    const service = revocationService(ctx);
-    service.resolveConnector = async (_orgId, key) => {
-      if (key === connector.key) return connector;
-      throw new PlugboardError('NOT_FOUND', `No connector ${key}.`);
-    };
     const org = await createOrganization(ctx.store.db, { name: 'bench', adminEmail: 'bench@example.com', adminName: 'Bench' });
     const orgId = org.organization.id;
-    // Seed in bulk (not measured): the same rows the instance endpoints write, secrets sealed by the vault.
     const now = new Date().toISOString();
     const expires = new Date(Date.now() + 3_600_000).toISOString();
     for (let i = 0; i < tokens.length; i += 500) {
@@ -109,7 +132,25 @@ async function plugboard(): Promise<void> {
       });
       await ctx.store.db.insertInto('connections').values(rows).execute();
     }
-    tokens = [];
+    process.stdout.write(`${JSON.stringify({ orgId })}\n`);
+  } finally {
+    await ctx.store.close();
+  }
+}
+
+async function plugboard(): Promise<void> {
+  const ctx = await openContext();
+  const sampler = setInterval(sampleRss, 50);
+  try {
+    const base = (await builtinCatalogue()).get('sandbox');
+    if (base === undefined) throw new Error('the built-in sandbox connector is missing');
+    const connector = JSON.parse(JSON.stringify(base.definition).split('http://127.0.0.1:8081').join(task.sandboxUrl)) as typeof base.definition;
+    const service = revocationService(ctx);
+    service.resolveConnector = async (_orgId, key) => {
+      if (key === connector.key) return connector;
+      throw new PlugboardError('NOT_FOUND', `No connector ${key}.`);
+    };
+    const orgId = task.orgId as string;
     await ctx.services.startAll();
     const started = performance.now();
     const request = await service.createErasure(orgId, { externalUserId: 'bench-person' }, null);
@@ -125,12 +166,13 @@ async function plugboard(): Promise<void> {
     }
     await ctx.services.stopAll(5_000);
   } finally {
+    clearInterval(sampler);
     await ctx.store.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
 if (task.variant === 'baseline') await baseline();
+else if (task.variant === 'seed') await seed();
 else await plugboard();
 // Pools and agents are closed above; exit explicitly so a lingering keep-alive socket cannot stall the run.
 process.exit(0);

@@ -1,8 +1,10 @@
 /**
  * Benchmark: GDPR erasure of N connections (default 100,000) against the sandbox on loopback, on SQLite and, when
  * PLUGBOARD_BENCH_DATABASE_URL (or PLUGBOARD_TEST_DATABASE_URL) is set, on PostgreSQL. Each round runs two variants,
- * each in a fresh process with a fresh sandbox and fresh tokens: Plugboard's erasure (collect, erase, revoke, verify,
- * receipt) and a bare undici loop sending the same provider requests with the same concurrency. Reports per backend the
+ * each with a fresh sandbox (in this process) and fresh tokens: Plugboard's erasure (collect, erase, revoke, verify,
+ * receipt) in its own process, after a separate process seeded the store, and a bare undici loop in its own process
+ * sending the same provider requests (same endpoints, bodies, client authentication) with the same concurrency.
+ * Reports per backend the
  * median over rounds (variant order alternated) of the throughput ratio Plugboard / baseline (target >= 0.8), the
  * Plugboard process's peak RSS (target <= 300 MB) and wall times.
  *
@@ -63,6 +65,8 @@ interface Figures {
   wallMs: number;
   perSecond: number;
   maxRssMb: number;
+  sampledPeakMb?: number;
+  heapTotalMb?: number;
   revoked?: number;
   status?: string;
 }
@@ -86,6 +90,15 @@ async function withDatabase<T>(backend: string, fn: (databaseUrl: string | undef
   }
 }
 
+async function runWorker(task: Record<string, unknown>, flags: string[]): Promise<string> {
+  const child = spawn(process.execPath, [...flags, WORKER, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${String(task.variant)} run exited with ${code}`);
+  return out.trim().split('\n').pop() as string;
+}
+
 async function runVariant(variant: 'plugboard' | 'baseline', backend: string): Promise<Figures> {
   const sandbox = await startSandbox({ autoApprove: true });
   const dir = mkdtempSync(path.join(tmpdir(), 'plugboard-bench-tokens-'));
@@ -98,14 +111,17 @@ async function runVariant(variant: 'plugboard' | 'baseline', backend: string): P
     }
     writeFileSync(tokensFile, `${lines.join('\n')}\n`);
     return await withDatabase(backend, async (databaseUrl) => {
-      const task = { variant, backend, sandboxUrl: sandbox.url, clientId: DEFAULT_CLIENT.id, clientSecret: DEFAULT_CLIENT.secret, tokensFile, concurrency, ...(databaseUrl ? { databaseUrl } : {}) };
+      const dataDir = path.join(dir, 'data');
+      const task: Record<string, unknown> = {
+        variant, backend, sandboxUrl: sandbox.url, clientId: DEFAULT_CLIENT.id, clientSecret: DEFAULT_CLIENT.secret, tokensFile, concurrency, dataDir,
+        ...(databaseUrl ? { databaseUrl, masterKey: randomBytes(32).toString('base64') } : {}),
+      };
+      if (variant === 'plugboard') {
+        const seeded = JSON.parse(await runWorker({ ...task, variant: 'seed' }, [])) as { orgId: string };
+        task.orgId = seeded.orgId;
+      }
       const flags = variant === 'plugboard' ? (values['node-flags'] ?? '').split(' ').filter((f) => f !== '') : [];
-      const child = spawn(process.execPath, [...flags, WORKER, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      if (code !== 0) throw new Error(`${variant} run exited with ${code}`);
-      const figures = JSON.parse(out.trim().split('\n').pop() as string) as Figures;
+      const figures = JSON.parse(await runWorker(task, flags)) as Figures;
       if (variant === 'plugboard' && figures.revoked !== connections) throw new Error(`erasure revoked ${figures.revoked} of ${connections} connections`);
       return figures;
     });
@@ -135,7 +151,7 @@ for (const backend of backends) {
     plugboardRuns.push(p);
     baselineRuns.push(b);
     ratios.push(p.perSecond / b.perSecond);
-    process.stderr.write(`${backend} round ${round + 1}: plugboard ${p.perSecond}/s (${p.wallMs} ms, ${p.maxRssMb} MB), baseline ${b.perSecond}/s (${b.wallMs} ms), ratio ${(p.perSecond / b.perSecond).toFixed(2)}\n`);
+    process.stderr.write(`${backend} round ${round + 1}: plugboard ${p.perSecond}/s (${p.wallMs} ms, peak RSS ${p.maxRssMb} MB, sampled ${p.sampledPeakMb} MB, heap at end ${p.heapTotalMb} MB), baseline ${b.perSecond}/s (${b.wallMs} ms), ratio ${(p.perSecond / b.perSecond).toFixed(2)}\n`);
   }
   summary[backend] = {
     ratio: Number(median(ratios).toFixed(3)),
