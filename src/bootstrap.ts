@@ -7,6 +7,7 @@
  * nothing.
  */
 import { writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { isEmbedded } from './config.ts';
@@ -77,18 +78,21 @@ export interface SandboxOAuthApp {
  */
 export async function configureSandboxOAuthApps(ctx: AppContext, orgId: string): Promise<SandboxOAuthApp[]> {
   // Loaded only on a first start with the sandbox: nothing else in start-up needs the catalogue or the sandbox model.
-  const [{ builtinCatalogue, isSandboxConnectorKey }, { DEFAULT_CLIENT }, { seedClients }, { upsertOAuthApp }] = await Promise.all([
-    import('./connectors/registry.ts'), import('./sandbox/index.ts'), import('./sandbox/model.ts'), import('./store/connectors.ts'),
+  const [{ BUILTIN_CONNECTOR_DIR, isSandboxConnectorKey }, { loadConnectorFile }, { DEFAULT_CLIENT }, { seedClients }, { upsertOAuthApp }] = await Promise.all([
+    import('./connectors/registry.ts'), import('./connectors/load.ts'), import('./sandbox/index.ts'), import('./sandbox/model.ts'), import('./store/connectors.ts'),
   ]);
   const clients = new Map(seedClients().map((client) => [client.id, client]));
   const configured: SandboxOAuthApp[] = [];
-  for (const entry of (await builtinCatalogue()).entries) {
-    if (!isSandboxConnectorKey(entry.key) || !entry.definition.auth.type.startsWith('oauth2')) continue;
-    const seeded = clients.get(entry.key);
-    const client = entry.key === 'sandbox' ? DEFAULT_CLIENT : seeded !== undefined && seeded.secret !== null ? { id: seeded.id, secret: seeded.secret } : undefined;
+  // Only the sandbox files are read: compiling the whole catalogue here would cost the first start most of a second.
+  const files = (await readdir(BUILTIN_CONNECTOR_DIR)).filter((name) => /^sandbox(-[a-z0-9-]+)?\.ya?ml$/.test(name)).sort();
+  for (const file of files) {
+    const definition = await loadConnectorFile(path.join(BUILTIN_CONNECTOR_DIR, file), `connectors/${file}`);
+    if (!isSandboxConnectorKey(definition.key) || !definition.auth.type.startsWith('oauth2')) continue;
+    const seeded = clients.get(definition.key);
+    const client = definition.key === 'sandbox' ? DEFAULT_CLIENT : seeded !== undefined && seeded.secret !== null ? { id: seeded.id, secret: seeded.secret } : undefined;
     if (client === undefined) continue;
-    await upsertOAuthApp(ctx.store.db, ctx.vault, orgId, { connectorKey: entry.key, clientId: client.id, clientSecret: client.secret });
-    configured.push({ connectorKey: entry.key, clientId: client.id });
+    await upsertOAuthApp(ctx.store.db, ctx.vault, orgId, { connectorKey: definition.key, clientId: client.id, clientSecret: client.secret });
+    configured.push({ connectorKey: definition.key, clientId: client.id });
   }
   ctx.log.info(
     { organizationId: orgId, oauthApps: configured },

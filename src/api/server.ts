@@ -7,9 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyServerOptions, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
-import fastifyStatic from '@fastify/static';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { PlugboardError } from '../core/errors.ts';
 import type { AppContext } from '../context.ts';
@@ -41,13 +40,13 @@ export interface MountedRoute {
 /** Loads every route file of `src/api/` (sorted, so the OpenAPI document is stable). */
 export async function discoverRoutes(dir = API_DIR): Promise<Array<{ file: string; route: RouteDefinition }>> {
   const files = (await readdir(dir)).filter((f) => ROUTE_FILE.test(f)).sort();
-  const routes: Array<{ file: string; route: RouteDefinition }> = [];
-  for (const file of files) {
-    const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as { default?: unknown };
-    if (!isRouteDefinition(mod.default)) throw new Error(`src/api/${file} must \`export default defineRoute({...})\``);
-    routes.push({ file, route: mod.default });
-  }
-  return routes;
+  // Imported together, so the loader reads and compiles the files of independent routes concurrently (start-up time).
+  const modules = (await Promise.all(files.map((file) => import(pathToFileURL(path.join(dir, file)).href)))) as Array<{ default?: unknown }>;
+  return files.map((file, i) => {
+    const route = modules[i].default;
+    if (!isRouteDefinition(route)) throw new Error(`src/api/${file} must \`export default defineRoute({...})\``);
+    return { file, route };
+  });
 }
 
 const SECURITY: Record<Exclude<AuthMode, 'none'>, Array<Record<string, string[]>>> = {
@@ -64,6 +63,12 @@ export interface BuiltServer {
   routes: MountedRoute[];
 }
 
+// Fastify types its compiler factories for JSON Schema; these return the Zod compilers, which take every route schema.
+const ZOD_COMPILERS = {
+  buildValidator: () => validatorCompiler,
+  buildSerializer: () => serializerCompiler,
+} as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+
 export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
   const { config } = ctx;
   const app = Fastify({
@@ -78,6 +83,9 @@ export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Every schema is Zod: the Zod compilers are the factories, so Fastify never loads its default Ajv and
+    // fast-json-stringify compilers (about 150 modules, a sizeable part of start-up).
+    schemaController: { compilersFactory: ZOD_COMPILERS },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -142,6 +150,8 @@ export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
   });
 
   if (hasConsole) {
+    // Loaded only when there is a console to serve.
+    const { default: fastifyStatic } = await import('@fastify/static');
     await app.register(fastifyStatic, { root: config.webDir, prefix: '/', wildcard: false, index: ['index.html'] });
   }
 

@@ -18,13 +18,26 @@ module.enableCompileCache?.();
 const COMMANDS_DIR = fileURLToPath(new URL('./commands/', import.meta.url));
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export async function buildProgram(): Promise<Command> {
+/**
+ * The program with its commands. With `only` (the command name the user typed), just the file of that name is loaded
+ * when it registers that command: `plugboard start` then skips importing every other command group and what they use,
+ * which is start-up time. Anything else (help, an alias, a typo) loads every command so commander can answer.
+ */
+export async function buildProgram(only?: string): Promise<Command> {
+  const files = (await readdir(COMMANDS_DIR)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
+  if (only !== undefined && files.includes(`${only}.ts`)) {
+    const program = await programWith([`${only}.ts`]);
+    if (program.commands.some((command) => command.name() === only)) return program;
+  }
+  return programWith(files);
+}
+
+async function programWith(files: string[]): Promise<Command> {
   const program = new Command('plugboard')
     .description('Plugboard: connect, call, re-authenticate and provably revoke third-party API connections')
     .version(PACKAGE.version)
     .showHelpAfterError()
     .exitOverride();
-  const files = (await readdir(COMMANDS_DIR)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
   for (const file of files) {
     const mod = (await import(pathToFileURL(path.join(COMMANDS_DIR, file)).href)) as { register?: (program: Command) => void };
     if (typeof mod.register !== 'function') throw new Error(`src/cli/commands/${file} must export register(program)`);
@@ -34,7 +47,8 @@ export async function buildProgram(): Promise<Command> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const program = await buildProgram();
+  const first = argv[2];
+  const program = await buildProgram(first !== undefined && /^[a-z][a-z-]*$/.test(first) ? first : undefined);
   try {
     await program.parseAsync(argv);
   } catch (error) {
