@@ -12,6 +12,7 @@ import { PlugboardError } from '../core/errors.ts';
 import { assertUrlAllowed, type TargetPolicy } from '../proxy/ssrf.ts';
 import { outboundDispatcher } from '../proxy/outbound.ts';
 import { parseRetryAfter } from '../jobs/backoff.ts';
+import { boundRequest } from '../flows/transport.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -109,14 +110,14 @@ function parseBody(text: string, contentType: string): unknown {
 function transport(policy: TargetPolicy, timeoutMs: number, signal: AbortSignal | undefined, sink: { answer?: ProviderAnswer }) {
   return async (url: string, init: oauth.CustomFetchOptions<'POST', URLSearchParams>): Promise<Response> => {
     assertUrlAllowed(new URL(url), policy);
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const bound = boundRequest(timeoutMs, signal);
     try {
       const response = await request(url, {
         dispatcher: outboundDispatcher(policy),
         method: 'POST',
         headers: init.headers,
         body: init.body.toString(),
-        signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
+        signal: bound.signal,
       });
       const chunks: Buffer[] = [];
       let size = 0;
@@ -137,6 +138,8 @@ function transport(policy: TargetPolicy, timeoutMs: number, signal: AbortSignal 
       if (error instanceof PlugboardError) throw error;
       sink.answer = { statusCode: null, body: null, networkError: (error as Error).name === 'AbortError' || (error as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable' };
       throw new PlugboardError('PROVIDER_UNREACHABLE', `The revocation endpoint ${new URL(url).origin} could not be reached.`, { cause: error });
+    } finally {
+      bound.release();
     }
   };
 }
