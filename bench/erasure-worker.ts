@@ -51,9 +51,15 @@ function rssFromProc(): { rssMb: number; hwmMb: number } | null {
 }
 
 let sampledPeakMb = 0;
+let peakHeapTotalMb = 0;
+let peakExternalMb = 0;
 function sampleRss(): void {
   const now = rssFromProc()?.rssMb ?? Math.round(process.memoryUsage.rss() / 1e6);
   if (now > sampledPeakMb) sampledPeakMb = now;
+  // Where the resident memory is: the V8 heap (live data and garbage not yet collected) or outside it.
+  const memory = process.memoryUsage();
+  peakHeapTotalMb = Math.max(peakHeapTotalMb, Math.round(memory.heapTotal / 1e6));
+  peakExternalMb = Math.max(peakExternalMb, Math.round((memory.external + memory.arrayBuffers) / 1e6));
 }
 
 function report(figures: Record<string, number | string>): void {
@@ -62,7 +68,7 @@ function report(figures: Record<string, number | string>): void {
   // maxRssMb: the kernel's high-water mark of this process (it only ever ran the measured work); sampledPeakMb: the
   // largest VmRSS seen by a 50 ms sampler, as a cross-check.
   const maxRssMb = rssFromProc()?.hwmMb ?? Math.round(process.resourceUsage().maxRSS / 1024);
-  process.stdout.write(`${JSON.stringify({ ...figures, maxRssMb, sampledPeakMb, heapUsedMb: Math.round(memory.heapUsed / 1e6), heapTotalMb: Math.round(memory.heapTotal / 1e6), externalMb: Math.round(memory.external / 1e6) })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...figures, maxRssMb, sampledPeakMb, peakHeapTotalMb, peakExternalMb, heapUsedMb: Math.round(memory.heapUsed / 1e6), heapTotalMb: Math.round(memory.heapTotal / 1e6), externalMb: Math.round(memory.external / 1e6) })}\n`);
 }
 
 async function baseline(): Promise<void> {

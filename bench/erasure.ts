@@ -67,6 +67,8 @@ interface Figures {
   maxRssMb: number;
   sampledPeakMb?: number;
   heapTotalMb?: number;
+  peakHeapTotalMb?: number;
+  peakExternalMb?: number;
   revoked?: number;
   status?: string;
 }
@@ -151,7 +153,7 @@ for (const backend of backends) {
     plugboardRuns.push(p);
     baselineRuns.push(b);
     ratios.push(p.perSecond / b.perSecond);
-    process.stderr.write(`${backend} round ${round + 1}: plugboard ${p.perSecond}/s (${p.wallMs} ms, peak RSS ${p.maxRssMb} MB, sampled ${p.sampledPeakMb} MB, heap at end ${p.heapTotalMb} MB), baseline ${b.perSecond}/s (${b.wallMs} ms), ratio ${(p.perSecond / b.perSecond).toFixed(2)}\n`);
+    process.stderr.write(`${backend} round ${round + 1}: plugboard ${p.perSecond}/s (${p.wallMs} ms, peak RSS ${p.maxRssMb} MB, sampled ${p.sampledPeakMb} MB, peak V8 heap ${p.peakHeapTotalMb} MB, peak external ${p.peakExternalMb} MB), baseline ${b.perSecond}/s (${b.wallMs} ms), ratio ${(p.perSecond / b.perSecond).toFixed(2)}\n`);
   }
   summary[backend] = {
     ratio: Number(median(ratios).toFixed(3)),
