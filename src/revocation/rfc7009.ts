@@ -1,7 +1,8 @@
 /**
  * Standard token revocation and its verification, for connectors that declare a revocation URL but no `_revoke`
- * flow. Requests are built by oauth4webapi (`revocationRequest`, `introspectionRequest`: form body, client
- * authentication, `token_type_hint`) and sent through undici with the SSRF guard, a time bound and a body bound. The
+ * flow. Revocation requests are built by oauth4webapi (`revocationRequest`: form body, client authentication,
+ * `token_type_hint`); introspection requests (two per verified revocation) are built here, the same way, to skip a
+ * fetch-style Response per call. Both go through undici with the SSRF guard, a time bound and a body bound. The
  * answers are classified here rather than by `processRevocationResponse`, because a connector platform must tell "try
  * again later" from "refused for good" from "the token was already dead" (which, for deletion, is success).
  * @see RFC 7009 §2.1 (request), §2.2 (response), §2.2.1 (error response); RFC 7662 §2.1, §2.2 (introspection)

@@ -164,10 +164,12 @@ export async function finishErasureRevocations(db: Db, erasureId: string, items:
     }
     group.ids.push(item.id);
   }
+  // By primary key only: a condition on erasure_id would let SQLite pick the (erasure_id, status) index and scan
+  // every pending row of the request on each call. The ids come from this request's own batch.
   return db.transaction().execute(async (trx) => {
     let finished = 0;
     for (const group of groups.values()) {
-      const update = await trx.updateTable('revocations').set(resultColumns(group.result, now)).where('id', 'in', group.ids).where('status', '=', 'pending').where('erasure_id', '=', erasureId).executeTakeFirst();
+      const update = await trx.updateTable('revocations').set(resultColumns(group.result, now)).where('id', 'in', group.ids).where('status', '=', 'pending').executeTakeFirst();
       finished += Number(update.numUpdatedRows);
     }
     if (finished === 0) return { finished, erasureCompleted: null };
