@@ -147,6 +147,39 @@ describe(`erasure requests on ${backend}`, () => {
     }
   });
 
+  test('transient provider failures inside a batch leave it as retry jobs; the erasure still ends with every token revoked', async () => {
+    const mine = await Promise.all(Array.from({ length: 5 }, () => seedConnection(f, { externalUserId: 'person-flaky' })));
+    f.sandbox.admin.setFault('revoke', { kind: 'status', status: 503, times: 3 });
+    try {
+      const created = await f.app.call('POST', '/erasure-requests', { body: { externalUserId: 'person-flaky' } });
+      const receipt = await settled(created.body.id);
+      assert.equal(receipt.status, 'completed');
+      assert.equal(receipt.totals.connections, 5);
+      assert.equal(receipt.totals.revoked, 5);
+      for (const c of mine) assert.equal(f.sandbox.admin.tokenState(c.refreshToken as string).state, 'revoked');
+      const rows = await f.app.ctx.store.db.selectFrom('revocations').select(['attempts', 'sealed_grant']).where('erasure_id', '=', created.body.id).execute();
+      assert.ok(rows.some((r) => r.attempts >= 2), 'some revocation needed a second attempt');
+      assert.deepEqual(rows.filter((r) => r.sealed_grant !== null), [], 'no sealed grant survives');
+    } finally {
+      f.sandbox.admin.clearFault('revoke');
+    }
+  });
+
+  test('a batch delivered again after its receipt lines were written calls no provider and counts nothing twice', async () => {
+    await Promise.all(Array.from({ length: 4 }, () => seedConnection(f, { externalUserId: 'person-redo' })));
+    const created = await f.app.call('POST', '/erasure-requests', { body: { externalUserId: 'person-redo' } });
+    const receipt = await settled(created.body.id);
+    assert.equal(receipt.totals.revoked, 4);
+    const ids = (await f.app.ctx.store.db.selectFrom('revocations').select(['id', 'element_key']).where('erasure_id', '=', created.body.id).execute());
+    const calls = f.sandbox.admin.count('revoke');
+    await f.service.enqueueBatches(f.orgId, created.body.id, ids);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(f.sandbox.admin.count('revoke'), calls, 'no provider call for ended rows');
+    const request = await f.app.ctx.store.db.selectFrom('erasure_requests').select(['remaining', 'status']).where('id', '=', created.body.id).executeTakeFirstOrThrow();
+    assert.equal(request.remaining, 0);
+    assert.equal(request.status, 'completed');
+  });
+
   test('receipt lines and the request list page with cursors', async () => {
     await Promise.all(Array.from({ length: 5 }, () => seedConnection(f, { externalUserId: 'pager' })));
     const created = await f.app.call('POST', '/erasure-requests', { body: { externalUserId: 'pager' } });
