@@ -41,6 +41,21 @@ test('command files are discovered and each group is registered', async () => {
   for (const sub of keys.commands) assert.ok(sub.options.some((o) => o.long === '--json'), `keys ${sub.name()} takes --json`);
 });
 
+test('a typed command loads only its own file; aliases, help and typos load every command', async () => {
+  const all = (await buildProgram()).commands.map((c) => c.name()).sort();
+  assert.deepEqual((await buildProgram('start')).commands.map((c) => c.name()), ['start']);
+  assert.deepEqual((await buildProgram('keys')).commands.map((c) => c.name()), ['keys']);
+  for (const typed of ['instances', 'strat', 'help', '../start']) {
+    assert.deepEqual((await buildProgram(typed)).commands.map((c) => c.name()).sort(), all, `"${typed}" loads every command`);
+  }
+  const help = await cli(['--help']);
+  assert.equal(help.code, 0);
+  for (const name of all) assert.match(help.stdout, new RegExp(`\\b${name}\\b`), `--help lists ${name}`);
+  const typo = await cli(['strat']);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /unknown command 'strat'[\s\S]*Did you mean start\?/);
+});
+
 test('orgs create and keys create print the secrets once; --json prints the API answer', async () => {
   const env = { PLUGBOARD_URL: app.url, PLUGBOARD_API_KEY: app.apiKey };
   const created = await cli(['orgs', 'create', 'Cli Org', '--json'], env);
