@@ -300,6 +300,22 @@ interface ListRules {
   inBranch: boolean;
 }
 
+/** A compiled card and the typed outputs later cards may reference. */
+interface CompiledCard {
+  node: CardNode;
+  outputs: Map<string, ValueType>;
+}
+
+/** Where a card is compiled: its node base, its path for errors, the scope it sees and the flow being compiled. */
+interface CardSite {
+  base: { slot: number; id: string | null; locator: string };
+  where: string;
+  scope: Scope;
+  ctx: FlowContext;
+  signatures: Map<string, Signature>;
+  errors: ErrorDetail[];
+}
+
 function compileCardList(
   cards: readonly CardDef[],
   at: string,
@@ -334,7 +350,7 @@ function compileCard(
   signatures: Map<string, Signature>,
   errors: ErrorDetail[],
   rules: ListRules,
-): { node: CardNode; outputs: Map<string, ValueType> } {
+): CompiledCard {
   const slot = ctx.nextSlot++;
   const base = { slot, id: card.id ?? null, locator };
   const where = `${ctx.location}.${locator}`;
@@ -379,9 +395,9 @@ function compileCard(
         outputs: new Map<string, ValueType>([['statusCode', 'number'], ['headers', 'object'], ['body', 'any']]),
       };
     case 'callFlow':
-      return compileCallFlow(card, base, where, scope, ctx, signatures, errors);
+      return compileCallFlow(card, { base, where, scope, ctx, signatures, errors });
     case 'ifError':
-      return compileIfError(card, base, where, scope, ctx, signatures, errors);
+      return compileIfError(card, { base, where, scope, ctx, signatures, errors });
     case 'assign': {
       const { entries: values, types } = entries(card.values, 'values');
       return { node: { ...base, kind: 'assign', values }, outputs: types };
@@ -509,15 +525,8 @@ function comparisonOperand(
   return typed.node;
 }
 
-function compileCallFlow(
-  card: Extract<CardDef, { type: 'callFlow' }>,
-  base: { slot: number; id: string | null; locator: string },
-  where: string,
-  scope: Scope,
-  ctx: FlowContext,
-  signatures: Map<string, Signature>,
-  errors: ErrorDetail[],
-): { node: CardNode; outputs: Map<string, ValueType> } {
+function compileCallFlow(card: Extract<CardDef, { type: 'callFlow' }>, site: CardSite): CompiledCard {
+  const { base, where, scope, ctx, signatures, errors } = site;
   const target = signatures.get(card.flow);
   const inputs: [string, ValueNode][] = [];
   let outputs = new Map<string, ValueType>(Object.entries(card.outputs ?? {}));
@@ -569,15 +578,8 @@ function compileCallFlow(
   return { node: { ...base, kind: 'callFlow', flow: card.flow, inputs, outputs: [...outputs.keys()] }, outputs };
 }
 
-function compileIfError(
-  card: Extract<CardDef, { type: 'ifError' }>,
-  base: { slot: number; id: string | null; locator: string },
-  where: string,
-  scope: Scope,
-  ctx: FlowContext,
-  signatures: Map<string, Signature>,
-  errors: ErrorDetail[],
-): { node: CardNode; outputs: Map<string, ValueType> } {
+function compileIfError(card: Extract<CardDef, { type: 'ifError' }>, site: CardSite): CompiledCard {
+  const { base, where, scope, ctx, signatures, errors } = site;
   const tryScope: Scope = { cards: new Map(scope.cards), inCatch: scope.inCatch };
   const catchScope: Scope = { cards: new Map(scope.cards), inCatch: true };
   // A Return inside a branch ends the If Error; its values must be typed like the declared outputs. The types come
