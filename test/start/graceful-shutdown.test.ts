@@ -122,7 +122,15 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 
       const startedAt = Date.now();
       const inFlight = api(url, key, 'GET', `/instances/${instanceId}/proxy/api/files`);
-      await new Promise((r) => setTimeout(r, 200));
+      // Signal only once the call is held at the sandbox, i.e. surely in flight inside the server (a fixed sleep
+      // races on a loaded machine: a request not yet read when shutdown begins is answered 503, by design).
+      const until = Date.now() + 10_000;
+      for (;;) {
+        const faults = await api(sandboxUrl, key, 'GET', '/_admin/faults');
+        if ((faults.body.faults as Array<{ endpoint: string; applied: number }>).some((f) => f.endpoint === 'api' && f.applied >= 1)) break;
+        assert.ok(Date.now() < until, `the proxied call never reached the sandbox: ${faults.text}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
       const signalledAt = Date.now();
       first.child.kill(signal);
       await waitFor(() => first.stderr().includes('shutting down'), 'the shutdown log line');
