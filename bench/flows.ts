@@ -12,6 +12,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { compileConnectorFlows, handlerTransport, MemoryExecutionSink, runFlow, type FlowDefinition, type HttpResponse } from '../src/flows/index.ts';
+import { MANUAL_TEXT, REVOKE, REVOKE_URL, REVOKED_MESSAGE, UNREGISTER_URL } from '../test/flows/fixtures.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,11 +26,6 @@ const ROUNDS = arg('rounds', 31);
 const BATCH = arg('batch', 1000);
 const JSON_OUTPUT = process.argv.includes('--json');
 
-const REVOKE_URL = 'https://api.box.test/oauth2/revoke';
-const UNREGISTER_URL = 'https://app.box.test/account/security';
-const MANUAL_TEXT = 'We were unable to completely revoke access to Box. Please visit your account page to manually remove access.';
-const SUCCESS = 'The access token was successfully revoked.';
-
 const helper: FlowDefinition = {
   name: 'httpHelper',
   kind: 'helper',
@@ -42,41 +38,7 @@ const helper: FlowDefinition = {
   ],
 };
 
-const revoke = (saveData: boolean): FlowDefinition => ({
-  name: '_revoke',
-  kind: 'revoke',
-  saveData,
-  outputs: { revoked: 'boolean', message: 'object', serviceResponse: 'object' },
-  cards: [
-    {
-      id: 'attempt',
-      type: 'ifError',
-      try: [
-        {
-          id: 'call',
-          type: 'callFlow',
-          flow: 'httpHelper',
-          inputs: {
-            relative_url: REVOKE_URL,
-            request_method: 'POST',
-            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-            query: {},
-            body: { client_id: { $ref: 'auth.clientId' }, client_secret: { $ref: 'auth.clientSecret' }, token: { $ref: 'auth.refreshToken' } },
-            connection: { $ref: 'auth' },
-          },
-          outputs: { status_code: 'number', headers: 'object', body: 'any' },
-        },
-        { id: 'done', type: 'assign', values: { message: SUCCESS } },
-      ],
-      catch: [],
-      outputs: { status_code: { try: { $ref: 'call.status_code' }, catch: 0 }, message: { try: { $ref: 'done.message' }, catch: { $ref: 'error.message' } } },
-    },
-    { id: 'check', type: 'assignIf', a: { $ref: 'attempt.status_code' }, comparison: 'equal', b: 200, ifTrue: true, ifFalse: false, output: 'revoked', outputType: 'boolean' },
-    { id: 'manual', type: 'objectConstruct', values: { unregisterURL: UNREGISTER_URL, text: MANUAL_TEXT }, output: 'message' },
-    { id: 'response', type: 'objectConstruct', values: { statusCode: { $ref: 'attempt.status_code' }, body: { $ref: 'attempt.message' } }, output: 'serviceResponse' },
-    { type: 'return', values: { revoked: { $ref: 'check.revoked' }, message: { $ref: 'manual.message' }, serviceResponse: { $ref: 'response.serviceResponse' } } },
-  ],
-});
+const revoke = (saveData: boolean): FlowDefinition => ({ ...REVOKE, saveData });
 
 const auth = {
   accessToken: 'at_7f3a9b2c4d5e6f708192a3b4c5d6e7f8',
@@ -106,7 +68,7 @@ async function handwritten(): Promise<unknown> {
     const parsed: unknown = (response.headers['content-type'] ?? '').startsWith('application/json') ? JSON.parse(text) : text;
     if (parsed === undefined) throw new Error('no body');
     statusCode = response.statusCode;
-    message = SUCCESS;
+    message = REVOKED_MESSAGE;
   } catch (error) {
     statusCode = 0;
     message = (error as Error).message;

@@ -56,6 +56,12 @@ export const HTTP_HELPER: FlowDefinition = {
   ],
 };
 
+/** The provider answers `_revoke` works with; the benchmark's hand-written revoke uses the same ones. */
+export const REVOKE_URL = 'https://api.box.test/oauth2/revoke';
+export const UNREGISTER_URL = 'https://app.box.test/account/security';
+export const MANUAL_TEXT = 'We were unable to completely revoke access to Box. Please visit your account page to manually remove access.';
+export const REVOKED_MESSAGE = 'The access token was successfully revoked.';
+
 export const REVOKE: FlowDefinition = {
   name: '_revoke',
   kind: 'revoke',
@@ -72,7 +78,7 @@ export const REVOKE: FlowDefinition = {
           type: 'callFlow',
           flow: 'httpHelper',
           inputs: {
-            relative_url: 'https://api.box.test/oauth2/revoke',
+            relative_url: REVOKE_URL,
             request_method: 'POST',
             headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
             query: {},
@@ -85,7 +91,7 @@ export const REVOKE: FlowDefinition = {
           },
           outputs: { status_code: 'number', headers: 'object', body: 'any' },
         },
-        { id: 'done', type: 'assign', values: { message: 'The access token was successfully revoked.' } },
+        { id: 'done', type: 'assign', values: { message: REVOKED_MESSAGE } },
       ],
       catch: [],
       outputs: {
@@ -108,8 +114,8 @@ export const REVOKE: FlowDefinition = {
       id: 'manual',
       type: 'objectConstruct',
       values: {
-        unregisterURL: 'https://app.box.test/account/security',
-        text: 'We were unable to completely revoke access to Box. Please visit your account page to manually remove access.',
+        unregisterURL: UNREGISTER_URL,
+        text: MANUAL_TEXT,
       },
       output: 'message',
     },
