@@ -41,20 +41,6 @@ export interface PendingInstance {
   configuration?: Record<string, unknown> | undefined;
 }
 
-export interface NewOAuthState {
-  elementKey: string;
-  codeVerifier: string | null;
-  redirectUri: string;
-  returnUrl: string | null;
-  clientState: string | null;
-  instanceId: string | null;
-  pending: PendingInstance;
-  clientId: string | null;
-  clientSecret: string | null;
-  ttlMs: number;
-  now?: number;
-}
-
 export interface OAuthState {
   elementKey: string;
   codeVerifier: string | null;
@@ -65,6 +51,12 @@ export interface OAuthState {
   pending: PendingInstance;
   clientId: string | null;
   clientSecret: string | null;
+}
+
+/** A state to store: the state itself and how long it stays valid. */
+export interface NewOAuthState extends OAuthState {
+  ttlMs: number;
+  now?: number;
 }
 
 /** Default lifetime of a state: long enough to log in and consent, short enough that a leaked URL goes stale. */
