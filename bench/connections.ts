@@ -21,17 +21,10 @@ import { getFreshAccessToken } from '../src/auth/tokens.ts';
 import { withConnectionLock } from '../src/auth/lock.ts';
 import { initialState } from '../src/core/connection.ts';
 import { newId } from '../src/crypto/random.ts';
+import { arg } from './args.ts';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-  return n;
-}
-
-const ROUNDS = arg('rounds', 7);
-const OPS = arg('ops', 2000);
+const ROUNDS = arg('rounds', 7, { integer: true });
+const OPS = arg('ops', 2000, { integer: true });
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -13,17 +13,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { compileConnectorFlows, handlerTransport, MemoryExecutionSink, runFlow, type FlowDefinition, type HttpResponse } from '../src/flows/index.ts';
 import { MANUAL_TEXT, REVOKE, REVOKE_URL, REVOKED_MESSAGE, UNREGISTER_URL } from '../test/flows/fixtures.ts';
+import { arg } from './args.ts';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-  return n;
-}
-
-const ROUNDS = arg('rounds', 31);
-const BATCH = arg('batch', 1000);
+const ROUNDS = arg('rounds', 31, { integer: true });
+const BATCH = arg('batch', 1000, { integer: true });
 const JSON_OUTPUT = process.argv.includes('--json');
 
 const helper: FlowDefinition = {

@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, request } from 'undici';
+import { arg, stringArg } from './args.ts';
 
 type Role = 'sandbox' | 'plugboard' | 'passthrough';
 type Variant = 'direct' | 'plugboard' | 'passthrough';
@@ -131,22 +132,6 @@ async function servePassthrough(upstream: string, token: string): Promise<void> 
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parent: the orchestrator and the load client
-
-function arg(name: string, fallback: number, allowZero = false): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${process.argv[i + 1]}`);
-  return n;
-}
-
-function stringArg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return undefined;
-  const value = process.argv[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
-  return value;
-}
 
 const profileDir = stringArg('profile');
 
@@ -313,7 +298,7 @@ async function main(): Promise<void> {
     warmup: arg('warmup', 3000),
     concurrency: arg('concurrency', 16),
     pipelining: arg('pipelining', 1),
-    upstreamLatencyMs: arg('upstream-latency-ms', 0, true),
+    upstreamLatencyMs: arg('upstream-latency-ms', 0, { allowZero: true }),
   };
   const latencySeconds = arg('latency-seconds', 3);
   const soakSeconds = arg('soak-seconds', 5);
