@@ -1,8 +1,8 @@
 /**
  * Building blocks shared by every page: the `useApi` hook (loading, data, error, reload for one API call), the
- * loading / empty / error panels, status badges, a redacting JSON viewer, a confirmation dialog on the native
- * `<dialog>` element, and date formatting. Everything renders real buttons and labelled inputs so the console works
- * from the keyboard.
+ * `useSubmit` hook (busy and error state of a form's submission), the loading / empty / error panels, status badges,
+ * a redacting JSON viewer, a confirmation dialog on the native `<dialog>` element, and date formatting. Everything
+ * renders real buttons and labelled inputs so the console works from the keyboard.
  */
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
@@ -17,6 +17,32 @@ export type AsyncState<T> =
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   return new ApiError(0, { code: 'CONSOLE_ERROR', message: error instanceof Error ? error.message : String(error) });
+}
+
+/**
+ * A form's submission: `run(action)` marks the form busy and clears the last error while `action` runs, and keeps the
+ * error it throws for an `ErrorPanel`. `setError` reports a check made before anything is sent.
+ */
+export function useSubmit(): {
+  busy: boolean;
+  error: ApiError | null;
+  setError: (error: ApiError | null) => void;
+  run: (action: () => Promise<void>) => Promise<void>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  async function run(action: () => Promise<void>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (caught) {
+      setError(toApiError(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { busy, error, setError, run };
 }
 
 /** Runs `load` now and whenever `deps` change; `reload()` runs it again, keeping the old data visible meanwhile. */

@@ -5,8 +5,7 @@
 import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api } from '../api.ts';
-import type { ApiError } from '../api.ts';
-import { Async, ErrorPanel, ExternalLink, PageHeader, Pill, Row, Time, toApiError, useApi } from '../components.tsx';
+import { Async, ErrorPanel, ExternalLink, PageHeader, Pill, Row, Time, useApi, useSubmit } from '../components.tsx';
 import { FlowView } from '../flowView.tsx';
 import { authFields, authType, authTypeLabel, configurationFields, flowsOf, isAuthorizationCode, isOAuth, oauthSetting, revocationLabel, revocationStyle, unregisterUrl } from '../model.ts';
 import type { Element } from '../model.ts';
@@ -138,25 +137,18 @@ function OAuthAppForm({ element, onSaved }: { element: Element; onSaved: () => v
   const id = useId();
   const [clientId, setClientId] = useState(element.oauthApp?.clientId ?? '');
   const [clientSecret, setClientSecret] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { busy, error, run } = useSubmit();
   const [saved, setSaved] = useState(false);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
     setSaved(false);
-    try {
+    await run(async () => {
       await api.put(`/elements/${encodeURIComponent(element.key)}/oauth-app`, { clientId: clientId.trim(), clientSecret });
       setClientSecret('');
       setSaved(true);
       onSaved();
-    } catch (caught) {
-      setError(toApiError(caught));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -6,8 +6,7 @@
 import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api } from '../api.ts';
-import type { ApiError } from '../api.ts';
-import { Async, ErrorPanel, PageHeader, Pill, Table, Time, toApiError, useApi } from '../components.tsx';
+import { Async, ErrorPanel, PageHeader, Pill, Table, Time, toApiError, useApi, useSubmit } from '../components.tsx';
 import { describeSubject, toPage } from '../model.ts';
 import type { ErasureSummary } from '../model.ts';
 import { href, navigate } from '../router.ts';
@@ -19,15 +18,13 @@ export function ErasureRequestsPage() {
   const id = useId();
   const [target, setTarget] = useState<Target>('externalUserId');
   const [value, setValue] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { busy, error, setError, run } = useSubmit();
   const [lookup, setLookup] = useState('');
   const list = useApi(async (signal) => toPage<ErasureSummary>(await api.get('/erasure-requests', { limit: 50 }, signal)).items, []);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     const trimmed = value.trim();
-    setError(null);
     if (trimmed === '') {
       setError(toApiError(new Error('Enter who or what to erase first.')));
       return;
@@ -38,15 +35,10 @@ export function ErasureRequestsPage() {
         : target === 'tag'
           ? { tag: trimmed }
           : { externalUserId: trimmed };
-    setBusy(true);
-    try {
+    await run(async () => {
       const created = await api.post<{ id: string; status: string }>('/erasure-requests', body);
       navigate(href(['erasure', created.id]));
-    } catch (caught) {
-      setError(toApiError(caught));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -5,13 +5,12 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { ApiError, request } from '../api.ts';
-import { BrandMark, ErrorPanel, toApiError } from '../components.tsx';
+import { BrandMark, ErrorPanel, useSubmit } from '../components.tsx';
 import { storeApiKey } from '../session.ts';
 
 export function SignIn({ onSignedIn, expired }: { onSignedIn: () => void; expired: boolean }) {
   const [key, setKey] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { busy, error, setError, run } = useSubmit();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -20,18 +19,12 @@ export function SignIn({ onSignedIn, expired }: { onSignedIn: () => void; expire
       setError(new ApiError(0, { code: 'KEY_REQUIRED', message: 'Enter an API key to sign in.' }));
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await request('GET', '/elements', { apiKey: trimmed });
       storeApiKey(trimmed);
       setKey('');
       onSignedIn();
-    } catch (caught) {
-      setError(toApiError(caught));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -7,7 +7,7 @@ import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api } from '../api.ts';
 import type { ApiError } from '../api.ts';
-import { Async, ConfirmDialog, ErrorPanel, PageHeader, Pill, Table, Time, toApiError, useApi } from '../components.tsx';
+import { Async, ConfirmDialog, ErrorPanel, PageHeader, Pill, Table, Time, toApiError, useApi, useSubmit } from '../components.tsx';
 import { toPage } from '../model.ts';
 import { KNOWN_EVENT_TYPES } from '../../../src/core/events.ts';
 import type { Webhook, WebhookDelivery } from '../model.ts';
@@ -139,28 +139,21 @@ export function WebhooksPage() {
   const list = useApi(async (signal) => toPage<Webhook>(await api.get('/webhooks', undefined, signal), ['webhooks']).items, []);
   const [url, setUrl] = useState('');
   const [selected, setSelected] = useState<string[]>([]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { busy, error, setError, run } = useSubmit();
   const [secret, setSecret] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
 
   async function add(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
     setSecret(null);
     setCopied(false);
-    try {
+    await run(async () => {
       const created = await api.post<Webhook & { signingSecret?: string }>('/webhooks', { url: url.trim(), events: selected.length === 0 ? ['*'] : selected });
       setSecret(created.signingSecret ?? null);
       setUrl('');
       setSelected([]);
       list.reload();
-    } catch (caught) {
-      setError(toApiError(caught));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
