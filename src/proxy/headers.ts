@@ -43,32 +43,36 @@ function connectionListed(value: string | string[] | undefined): ReadonlySet<str
   return listed;
 }
 
-/** The headers to forward to the provider, from the caller's request headers. */
-export function sanitizeRequestHeaders(incoming: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHeaders {
+/**
+ * The end-to-end fields of a message, names lower-cased: hop-by-hop fields and those its Connection header lists are
+ * removed, and so is every field `drop` names. @see RFC 9110 §7.6.1
+ */
+function endToEndHeaders(incoming: Record<string, string | string[] | undefined>, drop: (name: string) => boolean): OutgoingHeaders {
   const listed = connectionListed(incoming.connection);
   const out: OutgoingHeaders = {};
   for (const [rawName, value] of Object.entries(incoming)) {
     if (value === undefined) continue;
     const name = rawName.toLowerCase();
-    if (HOP_BY_HOP_HEADERS.has(name) || listed.has(name)) continue;
-    if (CALLER_IDENTITY_HEADERS.has(name)) continue;
-    if (name.startsWith('x-forwarded-')) continue;
-    if (name.startsWith(PROXY_CONTROL_HEADER_PREFIX)) continue;
+    if (HOP_BY_HOP_HEADERS.has(name) || listed.has(name) || drop(name)) continue;
     out[name] = value;
   }
   return out;
 }
 
+function notForProvider(name: string): boolean {
+  return CALLER_IDENTITY_HEADERS.has(name) || name.startsWith('x-forwarded-') || name.startsWith(PROXY_CONTROL_HEADER_PREFIX);
+}
+
+function notForCaller(name: string): boolean {
+  return name === 'set-cookie' || name === 'set-cookie2';
+}
+
+/** The headers to forward to the provider, from the caller's request headers. */
+export function sanitizeRequestHeaders(incoming: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHeaders {
+  return endToEndHeaders(incoming, notForProvider);
+}
+
 /** The provider's response headers to pass back to the caller. */
 export function sanitizeResponseHeaders(incoming: Record<string, string | string[] | undefined>): OutgoingHeaders {
-  const listed = connectionListed(incoming.connection);
-  const out: OutgoingHeaders = {};
-  for (const [rawName, value] of Object.entries(incoming)) {
-    if (value === undefined) continue;
-    const name = rawName.toLowerCase();
-    if (HOP_BY_HOP_HEADERS.has(name) || listed.has(name)) continue;
-    if (name === 'set-cookie' || name === 'set-cookie2') continue;
-    out[name] = value;
-  }
-  return out;
+  return endToEndHeaders(incoming, notForCaller);
 }
