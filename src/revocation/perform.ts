@@ -34,6 +34,14 @@ export interface ProviderOutcome {
   error?: string;
 }
 
+/**
+ * The outcome when Plugboard cannot revoke at the provider at all: the person must remove access by hand. Final, so
+ * never retried; `error` says why for the record.
+ */
+export function manualStep(message: ProviderOutcome['message'], error: string): ProviderOutcome {
+  return { kind: 'done', revoked: false, verified: false, method: 'manual', statusCode: null, body: null, message, error };
+}
+
 export interface PerformOptions {
   /** Bound on each provider request. */
   timeoutMs: number;
@@ -183,16 +191,7 @@ export async function revokeAtProvider(def: ConnectorDefinition, grant: Grant, o
   if (hasRevoke(compiled)) return viaFlow(def, grant, options);
   const target = revocationTarget(def, grant.auth.configuration);
   if (target !== null) return viaStandard(def, target, grant, options);
-  return {
-    kind: 'done',
-    revoked: false,
-    verified: false,
-    method: 'manual',
-    statusCode: null,
-    body: null,
-    message: { text: manualText(def, `${def.name} offers no way to revoke access through its API.`), unregisterURL: def.unregisterUrl },
-    error: 'no revocation endpoint',
-  };
+  return manualStep({ text: manualText(def, `${def.name} offers no way to revoke access through its API.`), unregisterURL: def.unregisterUrl }, 'no revocation endpoint');
 }
 
 /**

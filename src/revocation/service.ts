@@ -45,7 +45,7 @@ import {
 import { newId } from '../crypto/random.ts';
 import { backoffDelayMs } from '../jobs/backoff.ts';
 import { JobRetryError, type JobContext, type JobQueue } from '../jobs/types.ts';
-import { revokeAtProvider, verifyRevoked, type Grant, type ProviderOutcome } from './perform.ts';
+import { manualStep, revokeAtProvider, verifyRevoked, type Grant, type ProviderOutcome } from './perform.ts';
 import { ProviderGate } from './gate.ts';
 
 export const REVOKE_JOB = 'revocation.revoke';
@@ -389,16 +389,10 @@ export class RevocationService {
     const isLast = row.attempts >= this.settings.maxAttempts;
     let outcome: ProviderOutcome;
     if (def === null || grant === null) {
-      outcome = {
-        kind: 'done',
-        revoked: false,
-        verified: false,
-        method: 'manual',
-        statusCode: null,
-        body: null,
-        message: { text: `The connector ${row.element_key} is no longer known, so Plugboard cannot revoke this connection's access at the provider. Remove it by hand in the provider's connected-apps settings.`, unregisterURL: null },
-        error: 'connector unknown',
-      };
+      outcome = manualStep(
+        { text: `The connector ${row.element_key} is no longer known, so Plugboard cannot revoke this connection's access at the provider. Remove it by hand in the provider's connected-apps settings.`, unregisterURL: null },
+        'connector unknown',
+      );
     } else {
       try {
         outcome = await revokeAtProvider(def, grant, {
