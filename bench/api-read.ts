@@ -5,7 +5,9 @@
  * the server reports the CPU time (user + system) it spent during the load, so the figure is CPU per request, not
  * latency. A third variant, unauthenticated `GET /health` on the same server, shows the HTTP-framework floor. Reports the median of the per-round ratios. Target (issue 2): <= 2x.
  *
- *   node bench/api-read.ts [--rounds 5] [--requests 4000] [--connections 8] [--json]
+ *   node bench/api-read.ts [--rounds 5] [--requests 4000] [--connections 8] [--json] [--profile <dir>]
+ *
+ * `--profile <dir>` writes a V8 CPU profile of each Plugboard server process into `<dir>` (open it in Chrome DevTools).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -67,8 +69,9 @@ function once<T>(proc: ChildProcess): Promise<T> {
   });
 }
 
-async function measure(variant: Variant, requests: number, connections: number): Promise<number> {
-  const proc = fork(SELF, ['--child', variant], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+async function measure(variant: Variant, requests: number, connections: number, profileDir?: string): Promise<number> {
+  const execArgv = profileDir !== undefined && variant !== 'bare' ? [...process.execArgv, '--cpu-prof', '--cpu-prof-dir', profileDir] : process.execArgv;
+  const proc = fork(SELF, ['--child', variant], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
   const ready = await once<Ready>(proc);
   const pool = new Pool(ready.url, { connections, pipelining: 1 });
   const headers = { authorization: `Bearer ${ready.apiKey}` };
@@ -101,7 +104,7 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, requests: { type: 'string', default: '4000' }, connections: { type: 'string', default: '8' }, json: { type: 'boolean', default: false }, child: { type: 'string' } } });
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, requests: { type: 'string', default: '4000' }, connections: { type: 'string', default: '8' }, json: { type: 'boolean', default: false }, profile: { type: 'string' }, child: { type: 'string' } } });
   if (values.child !== undefined) return child(values.child as Variant);
   const rounds = Number(values.rounds);
   const requests = Number(values.requests);
@@ -110,7 +113,7 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     const order: Variant[] = round % 2 === 0 ? ['bare', 'health', 'plugboard'] : ['plugboard', 'health', 'bare'];
     const cpu: Record<Variant, number> = { bare: 0, health: 0, plugboard: 0 };
-    for (const variant of order) cpu[variant] = await measure(variant, requests, connections);
+    for (const variant of order) cpu[variant] = await measure(variant, requests, connections, values.profile);
     results.push({ round, plugboardMicros: cpu.plugboard, healthMicros: cpu.health, bareMicros: cpu.bare, ratio: cpu.plugboard / cpu.bare });
   }
   const summary = {
