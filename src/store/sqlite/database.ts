@@ -48,7 +48,8 @@ const STATEMENT_CACHE_SIZE = 256;
 export class NodeSqliteDatabase implements SqliteDatabase {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, NodeSqliteStatement>();
-  #stamp: StatementSync | undefined;
+  #totalChanges: StatementSync | undefined;
+  #dataVersion: StatementSync | undefined;
 
   constructor(filename: string) {
     this.#db = new DatabaseSync(filename);
@@ -81,13 +82,17 @@ export class NodeSqliteDatabase implements SqliteDatabase {
    * move it (a rolled-back write too), so a cache keyed on it errs towards re-reading.
    */
   changeStamp(): string {
-    this.#stamp ??= this.#db.prepare('SELECT total_changes() AS t, (SELECT data_version FROM pragma_data_version) AS v');
-    const row = this.#stamp.get() as { t: number | bigint; v: number | bigint };
-    return `${row.t}:${row.v}`;
+    // Two plain statements: the `pragma_data_version` table-valued function costs more than the pragma itself.
+    this.#totalChanges ??= this.#db.prepare('SELECT total_changes() AS t');
+    this.#dataVersion ??= this.#db.prepare('PRAGMA data_version');
+    const t = (this.#totalChanges.get() as { t: number | bigint }).t;
+    const v = (this.#dataVersion.get() as { data_version: number | bigint }).data_version;
+    return `${t}:${v}`;
   }
 
   close(): void {
-    this.#stamp = undefined;
+    this.#totalChanges = undefined;
+    this.#dataVersion = undefined;
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }
