@@ -97,9 +97,11 @@ export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
   const webIndex = path.join(config.webDir, 'index.html');
   const hasConsole = existsSync(webIndex);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback style: it never awaits, and an async hook costs a promise on every request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    if (ctx.shuttingDown) throw new PlugboardError('SHUTTING_DOWN', 'The server is shutting down; retry on another instance or after restart', { headers: { 'retry-after': '5' } });
+    if (ctx.shuttingDown) done(new PlugboardError('SHUTTING_DOWN', 'The server is shutting down; retry on another instance or after restart', { headers: { 'retry-after': '5' } }));
+    else done();
   });
   // One line per request at debug level; the hook is not even installed otherwise (it is on every request's path).
   if (ctx.log.isLevelEnabled('debug')) {
