@@ -27,8 +27,9 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '20' },
     backends: { type: 'string' },
-    // Extra node flags for the Plugboard process only, e.g. --max-semi-space-size=4 to trade a little speed for RSS.
-    'node-flags': { type: 'string', default: '' },
+    // Node flags of the Plugboard process only. The default is what `npm start` and the `plugboard` command run
+    // with (a smaller V8 young generation: the same throughput, a third less peak RSS under erasure load).
+    'node-flags': { type: 'string', default: '--max-semi-space-size=8' },
   },
 });
 
