@@ -45,6 +45,8 @@ export interface OAuthProvider {
   authorizeParams: Record<string, string>;
   /** Extra parameters sent with every token request (an `audience`, say). */
   tokenParams: Record<string, string>;
+  /** The provider's name for the client id when it is not `client_id` (TikTok: `client_key`). */
+  clientIdParam?: string;
   tokenResponse?: TokenResponseMapping;
   /** The connector's explicit opt-in to plain-HTTP targets (sandbox and local testing only). */
   allowInsecureRequests: boolean;
@@ -126,6 +128,7 @@ export function buildAuthorizationUrl(
   for (const [name, value] of Object.entries(provider.authorizeParams)) url.searchParams.set(name, value);
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('client_id', clientId);
+  if (provider.clientIdParam !== undefined && provider.clientIdParam !== 'client_id') url.searchParams.set(provider.clientIdParam, clientId);
   url.searchParams.set('redirect_uri', request.redirectUri);
   const scope = request.scope ?? provider.scopes.join(provider.scopeSeparator);
   if (scope !== '') url.searchParams.set('scope', scope);
@@ -283,10 +286,17 @@ function transport(provider: OAuthProvider, timeoutMs: number, now: () => number
   };
 }
 
-function requestOptions(provider: OAuthProvider, options: OAuthCallOptions): oauth.TokenEndpointRequestOptions {
+/** The connector's extra token parameters, plus the client id under the provider's own name when it has one. */
+function tokenParameters(provider: OAuthProvider, clientId: string): Record<string, string> {
+  const named = provider.clientIdParam;
+  return named === undefined || named === 'client_id' ? provider.tokenParams : { ...provider.tokenParams, [named]: clientId };
+}
+
+function requestOptions(provider: OAuthProvider, clientId: string, options: OAuthCallOptions): oauth.TokenEndpointRequestOptions {
+  const extra = tokenParameters(provider, clientId);
   return {
     [oauth.customFetch]: transport(provider, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.now ?? Date.now),
-    ...(Object.keys(provider.tokenParams).length > 0 ? { additionalParameters: provider.tokenParams } : {}),
+    ...(Object.keys(extra).length > 0 ? { additionalParameters: extra } : {}),
     // The connector's loud opt-in, and only it, lifts oauth4webapi's https-only rule.
     ...(provider.allowInsecureRequests ? { [oauth.allowInsecureRequests]: true } : {}),
   } as oauth.TokenEndpointRequestOptions;
@@ -349,7 +359,7 @@ export async function exchangeCode(
     // The callback parameters (state, iss) were validated already by validateCallback, or the caller extracted the
     // code itself (POST /instances with providerData.code); oauth4webapi wants a validated parameter object either way.
     const params = oauth.validateAuthResponse(as, { client_id: client.clientId }, new URLSearchParams({ code: request.code }), oauth.expectNoState);
-    const response = await oauth.authorizationCodeGrantRequest(as, { client_id: client.clientId }, clientAuthentication(provider, client.clientSecret), params, request.redirectUri, request.codeVerifier ?? oauth.nopkce, requestOptions(provider, options));
+    const response = await oauth.authorizationCodeGrantRequest(as, { client_id: client.clientId }, clientAuthentication(provider, client.clientSecret), params, request.redirectUri, request.codeVerifier ?? oauth.nopkce, requestOptions(provider, client.clientId, options));
     const result = await oauth.processAuthorizationCodeResponse(as, { client_id: client.clientId }, response);
     return toTokenSet(result, now(), null);
   } catch (error) {
@@ -362,7 +372,7 @@ export async function refreshTokens(provider: OAuthProvider, client: OAuthClient
   const as = authorizationServer(provider, provider.refreshUrl ?? provider.tokenUrl);
   const now = options.now ?? Date.now;
   try {
-    const response = await oauth.refreshTokenGrantRequest(as, { client_id: client.clientId }, clientAuthentication(provider, client.clientSecret), refreshToken, requestOptions(provider, options));
+    const response = await oauth.refreshTokenGrantRequest(as, { client_id: client.clientId }, clientAuthentication(provider, client.clientSecret), refreshToken, requestOptions(provider, client.clientId, options));
     const result = await oauth.processRefreshTokenResponse(as, { client_id: client.clientId }, response);
     return toTokenSet(result, now(), refreshToken);
   } catch (error) {
@@ -376,7 +386,7 @@ export async function clientCredentialsGrant(provider: OAuthProvider, client: OA
   const now = options.now ?? Date.now;
   const requested = scope ?? provider.scopes.join(provider.scopeSeparator);
   try {
-    const response = await oauth.clientCredentialsGrantRequest(as, { client_id: client.clientId }, clientAuthentication(provider, client.clientSecret), { ...provider.tokenParams, ...(requested === '' ? {} : { scope: requested }) }, requestOptions(provider, options));
+    const response = await oauth.clientCredentialsGrantRequest(as, { client_id: client.clientId }, clientAuthentication(provider, client.clientSecret), { ...tokenParameters(provider, client.clientId), ...(requested === '' ? {} : { scope: requested }) }, requestOptions(provider, client.clientId, options));
     const result = await oauth.processClientCredentialsResponse(as, { client_id: client.clientId }, response);
     return toTokenSet(result, now(), null);
   } catch (error) {

@@ -41,6 +41,7 @@ export function providerFromConnector(def: ConnectorDefinition, configuration: R
     clientAuth: auth.clientAuthentication,
     authorizeParams: auth.type === 'oauth2_authorization_code' ? auth.authorizeParameters : {},
     tokenParams: auth.tokenParameters,
+    clientIdParam: auth.clientIdParameter,
     tokenResponse: auth.tokenResponse,
     allowInsecureRequests: def.dangerouslyAllowInsecureTargets.plainHttp,
     allowPrivateTargets: def.dangerouslyAllowInsecureTargets.privateNetwork,

@@ -118,6 +118,14 @@ const OAuthCommon = {
     .default('client_secret_basic'),
   /** Extra parameters sent with every token request (for example an `audience`). */
   tokenParameters: StringMap.default({}),
+  /**
+   * The name under which the provider expects the client id on the authorize URL and in token request bodies, when it
+   * is not `client_id` (TikTok: `client_key`). The standard `client_id` is still sent where RFC 6749 requires it.
+   */
+  clientIdParameter: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'expected a parameter name such as client_key')
+    .default('client_id'),
   tokenResponse: TokenResponseMappingSchema.prefault({}),
   apply: CredentialPlacementSchema.default({ in: 'bearer', scheme: 'Bearer' }),
 };

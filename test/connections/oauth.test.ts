@@ -134,6 +134,22 @@ test('client_secret_post puts the credentials in the body', async () => {
   assert.equal(seen[0].form.get('code_verifier'), null);
 });
 
+test('a provider that names the client id otherwise (TikTok: client_key) gets it under that name too', async () => {
+  const named = provider({ clientAuth: 'client_secret_post', clientIdParam: 'client_key' });
+  const url = new URL(buildAuthorizationUrl(named, 'client-1', { redirectUri: 'http://127.0.0.1/cb', state: 's1', codeChallenge: null }));
+  assert.equal(url.searchParams.get('client_key'), 'client-1');
+  assert.equal(url.searchParams.get('client_id'), 'client-1');
+  json(200, { access_token: 'at', refresh_token: 'rt', token_type: 'bearer' });
+  await exchangeCode(named, client, { code: 'c', redirectUri: 'x', codeVerifier: null });
+  assert.equal(seen[0].form.get('client_key'), 'client-1');
+  json(200, { access_token: 'at2', token_type: 'bearer' });
+  await refreshTokens(named, client, 'rt');
+  assert.equal(seen[0].form.get('client_key'), 'client-1');
+  assert.equal(seen[0].form.get('grant_type'), 'refresh_token');
+  const plain = new URL(buildAuthorizationUrl(provider(), 'client-1', { redirectUri: 'http://127.0.0.1/cb', state: 's1', codeChallenge: null }));
+  assert.equal(plain.searchParams.get('client_key'), null);
+});
+
 test('non-standard: form-encoded body, missing token_type, no expiry', async () => {
   reply = { status: 200, type: 'application/x-www-form-urlencoded', body: 'access_token=formtok&scope=repo' };
   const tokens = await exchangeCode(provider(), client, { code: 'c', redirectUri: 'x', codeVerifier: null });
