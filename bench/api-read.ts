@@ -1,6 +1,8 @@
 /**
  * CPU per authenticated API read (`GET /api-keys` with a Bearer API key on the embedded store) against a bare
- * `node:http` server answering a JSON body of the same size, measured in the same run. Each round starts a fresh
+ * `node:http` server, measured in the same run. The bare server sends exactly the answer Plugboard gives (the same
+ * body bytes, the same headers with values of the same length), captured once from a Plugboard process at start-up and
+ * checked against the bare server's own answer, so serialisation and socket writes are comparable. Each round starts a fresh
  * server process per variant, in alternating order; the load comes from this process (undici pool, keep-alive) and
  * the server reports the CPU time (user + system) it spent during the load, so the figure is CPU per request, not
  * latency. A third variant, unauthenticated `GET /health` on the same server, shows the HTTP-framework floor. Reports the median of the per-round ratios. Target (issue 2): <= 2x.
@@ -20,10 +22,15 @@ import { Pool } from 'undici';
 
 type Variant = 'plugboard' | 'health' | 'bare';
 interface Ready { url: string; apiKey: string; path: string }
+/** One HTTP answer: status, headers in order (name, value), body text. */
+interface Answer { status: number; headers: Array<[string, string]>; body: string }
+
+/** Headers node:http writes by itself on a keep-alive answer; the bare server leaves them to it. */
+const AUTOMATIC_HEADERS = new Set(['date', 'connection', 'keep-alive']);
 
 const SELF = fileURLToPath(import.meta.url);
 
-async function child(variant: Variant): Promise<void> {
+async function child(variant: Variant, answer: Answer | undefined): Promise<void> {
   let ready: Ready;
   let close: () => Promise<void>;
   if (variant === 'plugboard' || variant === 'health') {
@@ -35,12 +42,16 @@ async function child(variant: Variant): Promise<void> {
     ready = { url: app.url, apiKey: app.bootstrap!.apiKey, path: variant === 'health' ? '/health' : '/api-keys' };
     close = async () => { await app.close(); rmSync(dataDir, { recursive: true, force: true }); };
   } else {
-    // The same response size as the Plugboard answer, so serialisation and socket writes are comparable.
-    const body = JSON.stringify({ apiKeys: [{ id: 'x'.repeat(22), orgId: 'x'.repeat(22), userId: 'x'.repeat(22), name: 'admin', prefix: 'pb_000000000000', permissions: ['platform:admin'], createdAt: new Date().toISOString(), lastUsedAt: null, revokedAt: null }] });
+    // Plugboard's answer, byte for byte: the same body and the same headers (node:http adds Date, Connection and
+    // Keep-Alive itself; the keep-alive timeout is set to the one Plugboard announces, so those match too).
+    const { status, headers, body } = answer!;
+    const own = Object.fromEntries(headers.filter(([name]) => !AUTOMATIC_HEADERS.has(name)));
+    const keepAlive = /timeout=(\d+)/.exec(headers.find(([name]) => name === 'keep-alive')?.[1] ?? '');
     const server = createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(status, own);
       res.end(body);
     });
+    if (keepAlive !== null) server.keepAliveTimeout = Number(keepAlive[1]) * 1000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address() as { port: number };
     ready = { url: `http://127.0.0.1:${address.port}`, apiKey: 'unused', path: '/api-keys' };
@@ -69,10 +80,49 @@ function once<T>(proc: ChildProcess): Promise<T> {
   });
 }
 
-async function measure(variant: Variant, requests: number, connections: number, profileDir?: string): Promise<number> {
+function spawnServer(variant: Variant, answer?: Answer, profileDir?: string): ChildProcess {
   const execArgv = profileDir !== undefined && variant !== 'bare' ? [...process.execArgv, '--cpu-prof', '--cpu-prof-dir', profileDir] : process.execArgv;
-  const proc = fork(SELF, ['--child', variant], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
+  const args = ['--child', variant, ...(answer === undefined ? [] : ['--answer', Buffer.from(JSON.stringify(answer)).toString('base64')])];
+  return fork(SELF, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  proc.send('exit');
+  await new Promise((resolve) => proc.once('exit', resolve));
+}
+
+async function fetchAnswer(ready: Ready): Promise<Answer> {
+  const pool = new Pool(ready.url, { connections: 1 });
+  const res = await pool.request({ method: 'GET', path: ready.path, headers: { authorization: `Bearer ${ready.apiKey}` } });
+  const body = await res.body.text();
+  await pool.close();
+  const headers: Array<[string, string]> = Object.entries(res.headers).map(([name, value]) => [name, String(value)]);
+  return { status: res.statusCode, headers, body };
+}
+
+/** Plugboard's real answer to the measured read, fetched once from a Plugboard server. */
+async function captureAnswer(): Promise<Answer> {
+  const proc = spawnServer('plugboard');
   const ready = await once<Ready>(proc);
+  // The second answer: the first use of the key records its last use, which the listing then shows.
+  await fetchAnswer(ready);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const answer = await fetchAnswer(ready);
+  await stop(proc);
+  if (answer.status !== 200) throw new Error(`Plugboard answered ${answer.status}`);
+  return answer;
+}
+
+/** The bare server's answer must be Plugboard's: same status, body and header names, values of the same length. */
+function sameShape(a: Answer, b: Answer): boolean {
+  return a.status === b.status && a.body === b.body && a.headers.length === b.headers.length
+    && a.headers.every(([name, value], i) => b.headers[i][0] === name && b.headers[i][1].length === value.length);
+}
+
+async function measure(variant: Variant, requests: number, connections: number, answer: Answer, profileDir?: string): Promise<number> {
+  const proc = spawnServer(variant, variant === 'bare' ? answer : undefined, profileDir);
+  const ready = await once<Ready>(proc);
+  if (variant === 'bare' && !sameShape(await fetchAnswer(ready), answer)) throw new Error('the bare server does not send Plugboard\'s answer');
   const pool = new Pool(ready.url, { connections, pipelining: 1 });
   const headers = { authorization: `Bearer ${ready.apiKey}` };
   const run = async (n: number) => {
@@ -93,8 +143,7 @@ async function measure(variant: Variant, requests: number, connections: number, 
   proc.send('stop');
   const { cpuMicros } = await once<{ cpuMicros: number }>(proc);
   await pool.close();
-  proc.send('exit');
-  await new Promise((resolve) => proc.once('exit', resolve));
+  await stop(proc);
   return cpuMicros / requests;
 }
 
@@ -104,16 +153,17 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, requests: { type: 'string', default: '4000' }, connections: { type: 'string', default: '8' }, json: { type: 'boolean', default: false }, profile: { type: 'string' }, child: { type: 'string' } } });
-  if (values.child !== undefined) return child(values.child as Variant);
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, requests: { type: 'string', default: '4000' }, connections: { type: 'string', default: '8' }, json: { type: 'boolean', default: false }, profile: { type: 'string' }, child: { type: 'string' }, answer: { type: 'string' } } });
+  if (values.child !== undefined) return child(values.child as Variant, values.answer === undefined ? undefined : JSON.parse(Buffer.from(values.answer, 'base64').toString('utf8')) as Answer);
   const rounds = Number(values.rounds);
   const requests = Number(values.requests);
   const connections = Number(values.connections);
+  const answer = await captureAnswer();
   const results: Array<{ round: number; plugboardMicros: number; healthMicros: number; bareMicros: number; ratio: number }> = [];
   for (let round = 0; round < rounds; round++) {
     const order: Variant[] = round % 2 === 0 ? ['bare', 'health', 'plugboard'] : ['plugboard', 'health', 'bare'];
     const cpu: Record<Variant, number> = { bare: 0, health: 0, plugboard: 0 };
-    for (const variant of order) cpu[variant] = await measure(variant, requests, connections, values.profile);
+    for (const variant of order) cpu[variant] = await measure(variant, requests, connections, answer, values.profile);
     results.push({ round, plugboardMicros: cpu.plugboard, healthMicros: cpu.health, bareMicros: cpu.bare, ratio: cpu.plugboard / cpu.bare });
   }
   const summary = {
