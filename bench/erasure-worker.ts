@@ -62,6 +62,15 @@ function sampleRss(): void {
   peakExternalMb = Math.max(peakExternalMb, Math.round((memory.external + memory.arrayBuffers) / 1e6));
 }
 
+/**
+ * The process's own CPU time (user + system) since `before`, per item, in microseconds: what one dedicated core
+ * would need per connection, whatever else the shared machine runs meanwhile.
+ */
+function cpuPerItem(before: NodeJS.CpuUsage, items: number): number {
+  const used = process.cpuUsage(before);
+  return Math.round((used.user + used.system) / Math.max(items, 1));
+}
+
 function report(figures: Record<string, number | string>): void {
   sampleRss();
   const memory = process.memoryUsage();
@@ -87,6 +96,7 @@ async function baseline(): Promise<void> {
   };
   let next = 0;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(Array.from({ length: task.concurrency }, async () => {
     for (;;) {
       const i = next;
@@ -99,8 +109,9 @@ async function baseline(): Promise<void> {
     }
   }));
   const wallMs = performance.now() - started;
+  const cpuUsPerConnection = cpuPerItem(cpuBefore, tokens.length);
   await agent.close();
-  report({ variant: 'baseline', connections: tokens.length, wallMs: Math.round(wallMs), perSecond: Math.round(tokens.length / (wallMs / 1000)) });
+  report({ variant: 'baseline', connections: tokens.length, wallMs: Math.round(wallMs), perSecond: Math.round(tokens.length / (wallMs / 1000)), cpuUsPerConnection });
 }
 
 async function openContext(): Promise<AppContext> {
@@ -159,13 +170,15 @@ async function plugboard(): Promise<void> {
     const orgId = task.orgId as string;
     await ctx.services.startAll();
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const request = await service.createErasure(orgId, { externalUserId: 'bench-person' }, null);
     for (;;) {
       const row = await ctx.store.db.selectFrom('erasure_requests').select(['status', 'total']).where('id', '=', request.id).executeTakeFirstOrThrow();
       if (row.status === 'completed' || row.status === 'completed_with_manual_steps') {
         const wallMs = performance.now() - started;
+        const cpuUsPerConnection = cpuPerItem(cpuBefore, row.total);
         const revoked = await ctx.store.db.selectFrom('revocations').select((eb) => eb.fn.countAll<number>().as('n')).where('erasure_id', '=', request.id).where('revoked', '=', 1).executeTakeFirstOrThrow();
-        report({ variant: 'plugboard', backend: task.backend, connections: row.total, revoked: Number(revoked.n), status: row.status, wallMs: Math.round(wallMs), perSecond: Math.round(row.total / (wallMs / 1000)) });
+        report({ variant: 'plugboard', backend: task.backend, connections: row.total, revoked: Number(revoked.n), status: row.status, wallMs: Math.round(wallMs), perSecond: Math.round(row.total / (wallMs / 1000)), cpuUsPerConnection });
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -9,7 +9,7 @@
  * Plugboard process's peak RSS (target <= 300 MB) and wall times.
  *
  *   node bench/erasure.ts [--connections 100000] [--rounds 3] [--concurrency 20] [--backends sqlite,postgres]
- *                         [--node-flags "--max-semi-space-size=4"]
+ *                         [--node-flags "--max-semi-space-size=4"] [--profile <dir>]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     // Node flags of the Plugboard process only. The default is what `npm start` and the `plugboard` command run
     // with (a smaller V8 young generation: the same throughput, a third less peak RSS under erasure load).
     'node-flags': { type: 'string', default: '--max-semi-space-size=8' },
+    // Writes a CPU profile of each measured Plugboard process into this folder (node --cpu-prof).
+    profile: { type: 'string' },
   },
 });
 
@@ -72,6 +74,7 @@ interface Figures {
   peakExternalMb?: number;
   revoked?: number;
   status?: string;
+  cpuUsPerConnection?: number;
 }
 
 async function withDatabase<T>(backend: string, fn: (databaseUrl: string | undefined) => Promise<T>): Promise<T> {
@@ -124,6 +127,7 @@ async function runVariant(variant: 'plugboard' | 'baseline', backend: string): P
         task.orgId = seeded.orgId;
       }
       const flags = variant === 'plugboard' ? (values['node-flags'] ?? '').split(' ').filter((f) => f !== '') : [];
+      if (variant === 'plugboard' && values.profile !== undefined) flags.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`);
       const figures = JSON.parse(await runWorker(task, flags)) as Figures;
       if (variant === 'plugboard' && figures.revoked !== connections) throw new Error(`erasure revoked ${figures.revoked} of ${connections} connections`);
       return figures;
@@ -154,7 +158,7 @@ for (const backend of backends) {
     plugboardRuns.push(p);
     baselineRuns.push(b);
     ratios.push(p.perSecond / b.perSecond);
-    process.stderr.write(`${backend} round ${round + 1}: plugboard ${p.perSecond}/s (${p.wallMs} ms, peak RSS ${p.maxRssMb} MB, sampled ${p.sampledPeakMb} MB, peak V8 heap ${p.peakHeapTotalMb} MB, peak external ${p.peakExternalMb} MB), baseline ${b.perSecond}/s (${b.wallMs} ms), ratio ${(p.perSecond / b.perSecond).toFixed(2)}\n`);
+    process.stderr.write(`${backend} round ${round + 1}: plugboard ${p.perSecond}/s (${p.wallMs} ms, ${p.cpuUsPerConnection} us CPU per connection, peak RSS ${p.maxRssMb} MB, sampled ${p.sampledPeakMb} MB, peak V8 heap ${p.peakHeapTotalMb} MB, peak external ${p.peakExternalMb} MB), baseline ${b.perSecond}/s (${b.wallMs} ms, ${b.cpuUsPerConnection} us CPU per connection), ratio ${(p.perSecond / b.perSecond).toFixed(2)}\n`);
   }
   summary[backend] = {
     ratio: Number(median(ratios).toFixed(3)),
@@ -163,6 +167,8 @@ for (const backend of backends) {
     plugboardWallMs: median(plugboardRuns.map((r) => r.wallMs)),
     baselineWallMs: median(baselineRuns.map((r) => r.wallMs)),
     peakRssMb: Math.max(...plugboardRuns.map((r) => r.maxRssMb)),
+    plugboardCpuUsPerConnection: median(plugboardRuns.map((r) => r.cpuUsPerConnection ?? 0)),
+    baselineCpuUsPerConnection: median(baselineRuns.map((r) => r.cpuUsPerConnection ?? 0)),
   };
 }
 process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
