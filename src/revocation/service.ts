@@ -23,6 +23,7 @@ import { openSecret, requireConnection, stateColumns, stateOf, updateConnection,
 import { recordEvent } from '../store/events.ts';
 import { executionSinkFor } from '../store/executions.ts';
 import type { Database } from '../store/schema.ts';
+import { deleteConnectionTraces, deleteUnchangedConnections, insertRevocationRows } from '../store/erasure.ts';
 import {
   completeErasure,
   erasureTotals,
@@ -628,31 +629,15 @@ export class RevocationService {
       prepared.push({ row, revocation: this.newRevocation(orgId, row, 'erasure', request.id, grant, now) });
     }
     if (prepared.length === 0) return [];
+    const dialect = this.ctx.store.dialect;
     return this.db.transaction().execute(async (trx) => {
       // Only rows still exactly as snapshotted and not leased: a refresh that slipped in keeps its row for a later
-      // pass. Read by primary key (locked on PostgreSQL until commit), then deleted by primary key.
-      const snapshotAt = new Map(prepared.map(({ row }) => [row.id, row.updated_at]));
-      const current = await trx
-        .selectFrom('connections')
-        .select(['id', 'updated_at', 'lease_owner', 'lease_until'])
-        .where('org_id', '=', orgId)
-        .where('id', 'in', [...snapshotAt.keys()])
-        .$if(this.ctx.store.dialect === 'postgres', (qb) => qb.forUpdate())
-        .execute();
-      const unchanged = current
-        .filter((r) => snapshotAt.get(r.id) === r.updated_at && (r.lease_owner === null || r.lease_until === null || r.lease_until < now))
-        .map((r) => r.id);
-      if (unchanged.length === 0) return [];
-      const deleted = await trx.deleteFrom('connections').where('org_id', '=', orgId).where('id', 'in', unchanged).returning('id').execute();
-      const gone = new Set(deleted.map((d) => d.id));
+      // pass. One DELETE by primary key and `updated_at` (row-locking on PostgreSQL) decides which rows go.
+      const gone = await deleteUnchangedConnections(trx, dialect, orgId, prepared.map(({ row }) => ({ id: row.id, updatedAt: row.updated_at })), now);
+      if (gone.size === 0) return [];
       const created = prepared.filter(({ row }) => gone.has(row.id)).map(({ revocation }) => revocation);
-      if (created.length === 0) return [];
-      const ids = created.map((r) => r.instance_id);
-      await trx.deleteFrom('connection_tags').where('org_id', '=', orgId).where('connection_id', 'in', ids).execute();
-      await trx.deleteFrom('events').where('org_id', '=', orgId).where('instance_id', 'in', ids).execute();
-      // Flow execution history about these connections (card records go with it, by foreign key).
-      await trx.deleteFrom('executions').where('org_id', '=', orgId).where('connection_id', 'in', ids).execute();
-      await insertRevocations(trx, created);
+      await deleteConnectionTraces(trx, dialect, orgId, created.map((r) => r.instance_id));
+      await insertRevocationRows(trx, dialect, created);
       await trx
         .updateTable('erasure_requests')
         .set((eb) => ({ total: eb('total', '+', created.length), remaining: eb('remaining', '+', created.length) }))
