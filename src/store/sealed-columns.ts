@@ -27,6 +27,8 @@ const SEALED_COLUMNS: SealedColumn[] = [
   { table: 'oauth_states', idColumn: 'state_hash', orgColumn: 'org_id', field: 'code_verifier' },
   { table: 'oauth_states', idColumn: 'state_hash', orgColumn: 'org_id', field: 'client_secret' },
   { table: 'connector_oauth_apps', idColumn: 'id', orgColumn: 'org_id', field: 'client_secret' },
+  { table: 'revocations', idColumn: 'id', orgColumn: 'org_id', field: 'sealed_grant' },
+  { table: 'revocation_grant_batches', idColumn: 'id', orgColumn: 'org_id', field: 'sealed_grants' },
 ];
 
 const extra: SealedColumn[] = [];
