@@ -23,7 +23,7 @@ import { openSecret, requireConnection, stateColumns, stateOf, updateConnection,
 import { recordEvent } from '../store/events.ts';
 import { executionSinkFor } from '../store/executions.ts';
 import type { Database } from '../store/schema.ts';
-import { deleteConnectionTraces, deleteUnchangedConnections, insertRevocationRows } from '../store/erasure.ts';
+import { deleteConnectionTraces, deleteUnchangedConnections, grantBatchesById, insertGrantBatch, insertRevocationRows } from '../store/erasure.ts';
 import {
   completeErasure,
   erasureTotals,
@@ -88,7 +88,7 @@ export const DEFAULT_REVOCATION_SETTINGS: RevocationSettings = {
   hashExternalIds: false,
   erasureBatchSize: 500,
   batchConcurrency: 3,
-  receiptFlushSize: 100,
+  receiptFlushSize: 500,
   recoveryAfterMs: 120_000,
 };
 
@@ -223,6 +223,32 @@ export class RevocationService {
     return JSON.parse(this.ctx.vault.open(row.sealed_grant, { orgId: row.org_id, table: 'revocations', rowId: row.id, field: 'sealed_grant' })) as Grant;
   }
 
+  /** One envelope for the grants of an erasure batch, keyed by revocation id and bound to its `revocation_grant_batches` row. */
+  private sealGrants(orgId: string, batchId: string, grants: Record<string, Grant>): string {
+    return this.ctx.vault.seal(JSON.stringify(grants), { orgId, table: 'revocation_grant_batches', rowId: batchId, field: 'sealed_grants' });
+  }
+
+  /**
+   * The grants of pending revocations, by revocation id: each batch envelope the rows name is read and opened once,
+   * a row's own envelope (a retry, a delete, a test revoke) when it has one. A row with neither has nothing to revoke.
+   */
+  private async grantsOf(orgId: string, rows: readonly RevocationTable[]): Promise<Map<string, Grant>> {
+    const grants = new Map<string, Grant>();
+    const batchIds = new Set<string>();
+    for (const row of rows) if (row.grant_batch_id !== null) batchIds.add(row.grant_batch_id);
+    for (const batch of await grantBatchesById(this.db, orgId, [...batchIds])) {
+      const opened = JSON.parse(this.ctx.vault.open(batch.sealed_grants, { orgId: batch.org_id, table: 'revocation_grant_batches', rowId: batch.id, field: 'sealed_grants' })) as Record<string, Grant>;
+      for (const row of rows) {
+        const grant = row.grant_batch_id === batch.id ? opened[row.id] : undefined;
+        if (grant !== undefined) grants.set(row.id, grant);
+      }
+    }
+    for (const row of rows) {
+      if (row.grant_batch_id === null && row.sealed_grant !== null) grants.set(row.id, this.openGrant(row) as Grant);
+    }
+    return grants;
+  }
+
   private async connectorOrNull(orgId: string, key: string): Promise<ConnectorDefinition | null> {
     try {
       return await this.resolveConnector(orgId, key);
@@ -286,7 +312,9 @@ export class RevocationService {
       unregister_url: null,
       attempts: 0,
       last_error: null,
-      sealed_grant: grant === null ? null : this.sealGrant(orgId, id, grant),
+      // An erasure seals the grants of a whole batch together (eraseBatch); delete and test revoke one by one.
+      sealed_grant: grant === null || erasureId !== null ? null : this.sealGrant(orgId, id, grant),
+      grant_batch_id: null,
       created_at: now,
       updated_at: now,
       completed_at: null,
@@ -375,7 +403,12 @@ export class RevocationService {
   private async attempt(row: RevocationTable, def: ConnectorDefinition | null, grant: Grant | null, signal: AbortSignal): Promise<AttemptResult> {
     const step = await this.providerStep(row, def, grant, signal);
     if (step.kind === 'retry') {
-      await noteRetry(this.db, row.id, step.note, step.outcome.statusCode, nowIso());
+      if (row.grant_batch_id !== null && grant !== null) {
+        // Waiting for a retry must not keep the batch envelope (and the other grants in it) alive: own envelope.
+        await noteRetries(this.db, [{ id: row.id, error: step.note, providerStatus: step.outcome.statusCode, sealedGrant: this.sealGrant(row.org_id, row.id, grant) }], nowIso(), [row.grant_batch_id]);
+      } else {
+        await noteRetry(this.db, row.id, step.note, step.outcome.statusCode, nowIso());
+      }
       return { kind: 'retry', outcome: step.outcome };
     }
     await this.finish(row, step.outcome, step.verified, grant);
@@ -446,7 +479,7 @@ export class RevocationService {
   private async finish(row: RevocationTable, outcome: ProviderOutcome, verified: boolean, grant: Grant | null): Promise<void> {
     const now = nowIso();
     const result = this.resultOf(row, outcome, verified, grant);
-    const { finished, erasureCompleted } = await finishRevocation(this.db, row.id, result, now);
+    const { finished, erasureCompleted } = await finishRevocation(this.db, row.id, result, now, row.grant_batch_id);
     if (finished && row.reason !== 'erasure' && (outcome.revoked || row.reason === 'test')) {
       await recordEvent(this.db, row.org_id, {
         type: 'instance.revoked',
@@ -468,7 +501,7 @@ export class RevocationService {
     const row = await startAttempt(this.db, data.revocationId, nowIso());
     if (row === undefined) return;
     const def = await this.connectorOrNull(row.org_id, row.element_key);
-    const grant = this.openGrant(row);
+    const grant = (await this.grantsOf(row.org_id, [row])).get(row.id) ?? null;
     const step = await this.gate.run(row.element_key, () => this.attempt(row, def, grant, job.signal));
     if (step.kind === 'retry') {
       throw new JobRetryError(step.outcome.error ?? 'the provider asked to retry', step.outcome.retryAfterMs);
@@ -508,8 +541,11 @@ export class RevocationService {
     const rows = await startAttempts(this.db, data.revocationIds, nowIso());
     if (rows.length === 0) return;
     const def = await this.connectorOrNull(data.orgId, data.provider);
+    const grants = await this.grantsOf(data.orgId, rows);
+    const grantBatchIds = new Set<string>();
+    for (const row of rows) if (row.grant_batch_id !== null) grantBatchIds.add(row.grant_batch_id);
     let finished: Array<{ id: string; result: RevocationResult }> = [];
-    let retries: Array<{ row: RevocationTable; note: string; outcome: ProviderOutcome }> = [];
+    let retries: Array<{ row: RevocationTable; note: string; outcome: ProviderOutcome; grant: Grant | null }> = [];
     let writing: Promise<void> = Promise.resolve();
     const flush = (): void => {
       const ended = finished;
@@ -517,7 +553,7 @@ export class RevocationService {
       finished = [];
       retries = [];
       // Writes are chained so receipt transactions of one batch never overlap; a failure surfaces at the end.
-      writing = writing.then(() => this.recordBatch(data.erasureId, ended, again));
+      writing = writing.then(() => this.recordBatch(data.erasureId, ended, again, grantBatchIds));
     };
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -527,15 +563,16 @@ export class RevocationService {
         if (row === undefined) return;
         rows[next] = undefined as unknown as RevocationTable;
         next += 1;
+        const grant = grants.get(row.id) ?? null;
+        grants.delete(row.id);
         const step = await this.gate.run(data.provider, async () => {
-          const grant = this.openGrant(row);
           const result = await this.providerStep(row, def, grant, job.signal);
           return result.kind === 'finished' ? { ...result, receipt: this.resultOf(row, result.outcome, result.verified, grant) } : result;
         });
         // A call cut short by a stopping runner is neither an outcome nor a retry: the redone batch makes it again.
         if (job.signal.aborted) return;
         if (step.kind === 'finished') finished.push({ id: row.id, result: step.receipt });
-        else retries.push({ row, note: step.note, outcome: step.outcome });
+        else retries.push({ row, note: step.note, outcome: step.outcome, grant });
         if (finished.length + retries.length >= this.settings.receiptFlushSize) flush();
       }
     };
@@ -549,15 +586,23 @@ export class RevocationService {
     if (job.signal.aborted) throw new JobRetryError('job runner stopping', 0);
   }
 
-  /** Writes one slice of a batch: receipt lines in one transaction, then the retries as single revocation jobs. */
-  private async recordBatch(erasureId: string, ended: Array<{ id: string; result: RevocationResult }>, again: Array<{ row: RevocationTable; note: string; outcome: ProviderOutcome }>): Promise<void> {
+  /**
+   * Writes one slice of a batch: receipt lines in one transaction, then the retries as single revocation jobs, each
+   * with its grant in its own envelope. The batch envelopes go with the transaction that leaves no row naming them.
+   */
+  private async recordBatch(erasureId: string, ended: Array<{ id: string; result: RevocationResult }>, again: Array<{ row: RevocationTable; note: string; outcome: ProviderOutcome; grant: Grant | null }>, grantBatchIds: ReadonlySet<string>): Promise<void> {
     const now = nowIso();
     if (ended.length > 0) {
-      const { erasureCompleted } = await finishErasureRevocations(this.db, erasureId, ended, now);
+      const { erasureCompleted } = await finishErasureRevocations(this.db, erasureId, ended, now, grantBatchIds);
       if (erasureCompleted !== null) await this.recordErasureCompleted(erasureCompleted.orgId, erasureCompleted.id, erasureCompleted.status);
     }
     if (again.length === 0) return;
-    await noteRetries(this.db, again.map(({ row, note, outcome }) => ({ id: row.id, error: note, providerStatus: outcome.statusCode })), now);
+    await noteRetries(this.db, again.map(({ row, note, outcome, grant }) => ({
+      id: row.id,
+      error: note,
+      providerStatus: outcome.statusCode,
+      ...(row.grant_batch_id !== null && grant !== null ? { sealedGrant: this.sealGrant(row.org_id, row.id, grant) } : {}),
+    })), now, grantBatchIds);
     const backoff = { baseMs: this.settings.backoffBaseMs, maxMs: this.settings.backoffMaxMs };
     for (const { row, outcome } of again) {
       await this.enqueueRevocations([{ id: row.id, provider: row.element_key }], outcome.retryAfterMs ?? backoffDelayMs(row.attempts, backoff));
@@ -620,13 +665,13 @@ export class RevocationService {
    */
   private async eraseBatch(orgId: string, request: ErasureRequestTable, rows: ConnectionRow[]): Promise<RevocationTable[]> {
     const now = nowIso();
-    const prepared: Array<{ row: ConnectionRow; revocation: RevocationTable }> = [];
+    const prepared: Array<{ row: ConnectionRow; revocation: RevocationTable; grant: Grant | null }> = [];
     const defs = new Map<string, ConnectorDefinition | null>();
     for (const row of rows) {
       if (row.lease_owner !== null && row.lease_until !== null && row.lease_until >= now) continue;
       if (!defs.has(row.element_key)) defs.set(row.element_key, await this.connectorOrNull(orgId, row.element_key));
       const grant = await this.snapshot(orgId, row, defs.get(row.element_key) ?? null);
-      prepared.push({ row, revocation: this.newRevocation(orgId, row, 'erasure', request.id, grant, now) });
+      prepared.push({ row, revocation: this.newRevocation(orgId, row, 'erasure', request.id, grant, now), grant });
     }
     if (prepared.length === 0) return [];
     const dialect = this.ctx.store.dialect;
@@ -635,7 +680,21 @@ export class RevocationService {
       // pass. One DELETE by primary key and `updated_at` (row-locking on PostgreSQL) decides which rows go.
       const gone = await deleteUnchangedConnections(trx, dialect, orgId, prepared.map(({ row }) => ({ id: row.id, updatedAt: row.updated_at })), now);
       if (gone.size === 0) return [];
-      const created = prepared.filter(({ row }) => gone.has(row.id)).map(({ revocation }) => revocation);
+      // The grants of exactly the connections erased, in one envelope (never one of a connection that stays).
+      const batchId = newId();
+      const grants: Record<string, Grant> = {};
+      let sealed = 0;
+      const created: RevocationTable[] = [];
+      for (const { row, revocation, grant } of prepared) {
+        if (!gone.has(row.id)) continue;
+        if (grant !== null) {
+          grants[revocation.id] = grant;
+          revocation.grant_batch_id = batchId;
+          sealed += 1;
+        }
+        created.push(revocation);
+      }
+      if (sealed > 0) await insertGrantBatch(trx, { id: batchId, org_id: orgId, erasure_id: request.id, sealed_grants: this.sealGrants(orgId, batchId, grants), created_at: now });
       await deleteConnectionTraces(trx, dialect, orgId, created.map((r) => r.instance_id));
       await insertRevocationRows(trx, dialect, created);
       await trx

@@ -7,7 +7,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Dialect } from './index.ts';
 import type { Database } from './schema.ts';
-import type { RevocationTable } from './revocations.ts';
+import type { RevocationGrantBatchTable, RevocationTable } from './revocations.ts';
 
 type Db = Kysely<Database>;
 
@@ -70,7 +70,8 @@ export async function deleteConnectionTraces(db: Db, dialect: Dialect, orgId: st
 
 const REVOCATION_COLUMNS = [
   'id', 'org_id', 'instance_id', 'erasure_id', 'element_key', 'reason', 'status', 'revoked', 'verified', 'method', 'provider_status',
-  'provider_body', 'message_text', 'unregister_url', 'attempts', 'last_error', 'sealed_grant', 'created_at', 'updated_at', 'completed_at',
+  'provider_body', 'message_text', 'unregister_url', 'attempts', 'last_error', 'sealed_grant', 'grant_batch_id', 'created_at', 'updated_at',
+  'completed_at',
 ] as const satisfies ReadonlyArray<keyof RevocationTable>;
 
 const INTEGER_COLUMNS: ReadonlySet<string> = new Set(['revoked', 'verified', 'provider_status', 'attempts']);
@@ -100,4 +101,15 @@ export async function insertRevocationRows(db: Db, dialect: Dialect, rows: reado
     for (const row of chunk) for (const column of REVOCATION_COLUMNS) parameters.push(row[column]);
     await db.executeQuery(CompiledQuery.raw(text, parameters));
   }
+}
+
+/** Stores the sealed grants of one erasure batch (in the transaction that inserts the revocations naming it). */
+export async function insertGrantBatch(db: Db, row: RevocationGrantBatchTable): Promise<void> {
+  await db.insertInto('revocation_grant_batches').values(row).execute();
+}
+
+/** The sealed grant envelopes among `ids` of one organization. */
+export async function grantBatchesById(db: Db, orgId: string, ids: readonly string[]): Promise<RevocationGrantBatchTable[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('revocation_grant_batches').selectAll().where('org_id', '=', orgId).where('id', 'in', [...ids]).execute();
 }

@@ -32,9 +32,20 @@ export interface RevocationTable {
   attempts: number;
   last_error: string | null;
   sealed_grant: string | null;
+  /** While pending: the `revocation_grant_batches` envelope holding this revocation's grant (instead of `sealed_grant`). */
+  grant_batch_id: string | null;
   created_at: string;
   updated_at: string;
   completed_at: string | null;
+}
+
+/** The sealed grants of one erasure batch (migration 0008); deleted once no pending revocation names it. */
+export interface RevocationGrantBatchTable {
+  id: string;
+  org_id: string;
+  erasure_id: string;
+  sealed_grants: string;
+  created_at: string;
 }
 
 export interface ErasureRequestTable {
@@ -57,6 +68,7 @@ export interface ErasureRequestTable {
 export interface RevocationTables {
   revocations: RevocationTable;
   erasure_requests: ErasureRequestTable;
+  revocation_grant_batches: RevocationGrantBatchTable;
 }
 
 type Db = Kysely<Database>;
@@ -102,11 +114,26 @@ export interface RevocationResult {
 }
 
 /**
- * Ends a pending revocation and drops its sealed grant. Returns false when it had already ended (a duplicate run).
+ * Deletes the grant envelopes among `ids` that no pending revocation names any more (their last revocation ended or
+ * moved to its own envelope). Run in the transaction that cleared those names.
+ */
+export async function dropSettledGrantBatches(db: Db, ids: Iterable<string>): Promise<void> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return;
+  await db
+    .deleteFrom('revocation_grant_batches')
+    .where('id', 'in', unique)
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('revocations').select('revocations.id').whereRef('revocations.grant_batch_id', '=', 'revocation_grant_batches.id'))))
+    .execute();
+}
+
+/**
+ * Ends a pending revocation and drops its sealed grant (its own envelope, and the batch envelope `grantBatchId` once no
+ * pending revocation names it). Returns false when it had already ended (a duplicate run).
  * For an erasure item, decrements the request's counter in the same transaction and completes the request when it
  * reaches zero; returns the erasure id completed, if any.
  */
-export async function finishRevocation(db: Db, id: string, result: RevocationResult, now: string): Promise<{ finished: boolean; erasureCompleted: { id: string; orgId: string; status: ErasureStatus } | null }> {
+export async function finishRevocation(db: Db, id: string, result: RevocationResult, now: string, grantBatchId: string | null = null): Promise<{ finished: boolean; erasureCompleted: { id: string; orgId: string; status: ErasureStatus } | null }> {
   return db.transaction().execute(async (trx) => {
     const update = await trx
       .updateTable('revocations')
@@ -116,6 +143,7 @@ export async function finishRevocation(db: Db, id: string, result: RevocationRes
       .returning(['erasure_id', 'org_id'])
       .executeTakeFirst();
     if (update === undefined) return { finished: false, erasureCompleted: null };
+    await dropSettledGrantBatches(trx, grantBatchId === null ? [] : [grantBatchId]);
     if (update.erasure_id === null) return { finished: true, erasureCompleted: null };
     const counter = await trx
       .updateTable('erasure_requests')
@@ -142,6 +170,7 @@ function resultColumns(result: RevocationResult, now: string) {
     unregister_url: result.unregisterUrl,
     last_error: result.lastError,
     sealed_grant: null,
+    grant_batch_id: null,
     updated_at: now,
     completed_at: now,
   };
@@ -150,9 +179,10 @@ function resultColumns(result: RevocationResult, now: string) {
 /**
  * Ends many pending revocations of one erasure request in one transaction: rows with the same result share one
  * UPDATE (an erasure's results are nearly all alike), the request's counter drops by the number of rows this call
- * really ended (duplicates of an at-least-once redo count zero), and the request completes when it reaches zero.
+ * really ended (duplicates of an at-least-once redo count zero), and the request completes when it reaches zero. The
+ * batch envelopes in `grantBatchIds` are deleted in the same transaction once no pending revocation names them.
  */
-export async function finishErasureRevocations(db: Db, erasureId: string, items: readonly { id: string; result: RevocationResult }[], now: string): Promise<{ finished: number; erasureCompleted: { id: string; orgId: string; status: ErasureStatus } | null }> {
+export async function finishErasureRevocations(db: Db, erasureId: string, items: readonly { id: string; result: RevocationResult }[], now: string, grantBatchIds: Iterable<string> = []): Promise<{ finished: number; erasureCompleted: { id: string; orgId: string; status: ErasureStatus } | null }> {
   if (items.length === 0) return { finished: 0, erasureCompleted: null };
   const groups = new Map<string, { result: RevocationResult; ids: string[] }>();
   for (const item of items) {
@@ -172,6 +202,7 @@ export async function finishErasureRevocations(db: Db, erasureId: string, items:
       const update = await trx.updateTable('revocations').set(resultColumns(group.result, now)).where('id', 'in', group.ids).where('status', '=', 'pending').executeTakeFirst();
       finished += Number(update.numUpdatedRows);
     }
+    await dropSettledGrantBatches(trx, grantBatchIds);
     if (finished === 0) return { finished, erasureCompleted: null };
     const counter = await trx
       .updateTable('erasure_requests')
@@ -185,13 +216,19 @@ export async function finishErasureRevocations(db: Db, erasureId: string, items:
   });
 }
 
-/** Records a transient failure for many pending revocations at once (they continue as retry jobs). */
-export async function noteRetries(db: Db, items: readonly { id: string; error: string; providerStatus: number | null }[], now: string): Promise<void> {
+/**
+ * Records a transient failure for many pending revocations at once (they continue as retry jobs). A revocation whose
+ * grant was in a batch envelope gets its own (`sealedGrant`) in the same transaction, and the envelopes in
+ * `grantBatchIds` are deleted once no pending revocation names them.
+ */
+export async function noteRetries(db: Db, items: readonly { id: string; error: string; providerStatus: number | null; sealedGrant?: string }[], now: string, grantBatchIds: Iterable<string> = []): Promise<void> {
   if (items.length === 0) return;
   await db.transaction().execute(async (trx) => {
     for (const item of items) {
-      await trx.updateTable('revocations').set({ last_error: item.error, provider_status: item.providerStatus, updated_at: now }).where('id', '=', item.id).where('status', '=', 'pending').execute();
+      const own = item.sealedGrant === undefined ? {} : { sealed_grant: item.sealedGrant, grant_batch_id: null };
+      await trx.updateTable('revocations').set({ last_error: item.error, provider_status: item.providerStatus, updated_at: now, ...own }).where('id', '=', item.id).where('status', '=', 'pending').execute();
     }
+    await dropSettledGrantBatches(trx, grantBatchIds);
   });
 }
 

@@ -76,6 +76,8 @@ for (const backend of BACKENDS) {
       assert.deepEqual(new Set(receipt.connections.map((l) => l.instanceId)), new Set(mine.map((c) => c.id)));
       assert.equal((await db.selectFrom('connections').select('id').where('external_user_id', '=', 'person-crash').execute()).length, 0);
       assert.equal((await db.selectFrom('revocations').select('id').where('sealed_grant', 'is not', null).execute()).length, 0, 'no sealed grant survives');
+      assert.equal((await db.selectFrom('revocations').select('id').where('grant_batch_id', 'is not', null).execute()).length, 0, 'no revocation names a grant envelope');
+      assert.equal((await db.selectFrom('revocation_grant_batches').select('id').execute()).length, 0, 'no batch envelope of grants survives');
       const alive = mine.filter((c) => sandbox.admin.tokenState(c.refreshToken as string).state === 'active');
       assert.equal(alive.length, 0, `${alive.length} refresh tokens still active at the provider`);
       assert.equal(sandbox.admin.tokenState(other.refreshToken as string).state, 'active');

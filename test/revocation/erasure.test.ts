@@ -94,6 +94,7 @@ describe(`erasure requests on ${backend}`, () => {
     assert.equal((await db.selectFrom('connection_tags').select('tag').where('connection_id', 'in', ids).execute()).length, 0);
     assert.equal((await db.selectFrom('events').select('id').where('instance_id', 'in', ids).execute()).length, 0);
     assert.equal((await db.selectFrom('revocations').select('id').where('erasure_id', '=', created.body.id).where('sealed_grant', 'is not', null).execute()).length, 0);
+    assert.equal((await db.selectFrom('revocation_grant_batches').select('id').where('erasure_id', '=', created.body.id).execute()).length, 0, 'the batch envelope of grants is gone');
     for (const c of mine) assert.equal(f.sandbox.admin.tokenState(c.refreshToken as string).state, 'revoked');
     assert.equal(f.sandbox.admin.tokenState(other.refreshToken as string).state, 'active');
     assert.equal((await f.app.call('GET', `/instances/${other.id}`)).status, 200);
@@ -163,6 +164,57 @@ describe(`erasure requests on ${backend}`, () => {
     } finally {
       f.sandbox.admin.clearFault('revoke');
     }
+  });
+
+  test('while a batch runs, its grants are in one sealed envelope named by each pending revocation; it goes when the batch ends', async () => {
+    const mine = await Promise.all(Array.from({ length: 3 }, () => seedConnection(f, { externalUserId: 'person-slow' })));
+    const db = f.app.ctx.store.db;
+    f.sandbox.admin.setFault('revoke', { kind: 'latency', latencyMs: 400, times: 1_000 });
+    let erasureId = '';
+    try {
+      erasureId = (await f.app.call('POST', '/erasure-requests', { body: { externalUserId: 'person-slow' } })).body.id;
+      await waitFor(async () => (await db.selectFrom('revocations').select('id').where('erasure_id', '=', erasureId).execute()).length === 3, 20_000, 'the batch to be collected');
+      const envelopes = await db.selectFrom('revocation_grant_batches').selectAll().where('erasure_id', '=', erasureId).execute();
+      assert.equal(envelopes.length, 1, 'one envelope for the batch');
+      const rows = await db.selectFrom('revocations').select(['sealed_grant', 'grant_batch_id', 'status']).where('erasure_id', '=', erasureId).execute();
+      for (const row of rows) {
+        if (row.status !== 'pending') continue;
+        assert.equal(row.sealed_grant, null, 'no per-revocation envelope');
+        assert.equal(row.grant_batch_id, envelopes[0]?.id);
+      }
+      for (const c of mine) assert.ok(!JSON.stringify(envelopes).includes(c.refreshToken as string), 'the envelope is sealed');
+    } finally {
+      f.sandbox.admin.clearFault('revoke');
+    }
+    const receipt = await settled(erasureId);
+    assert.equal(receipt.totals.revoked, 3);
+    assert.equal((await db.selectFrom('revocation_grant_batches').select('id').where('erasure_id', '=', erasureId).execute()).length, 0);
+    assert.equal((await db.selectFrom('revocations').select('id').where('erasure_id', '=', erasureId).where('grant_batch_id', 'is not', null).execute()).length, 0);
+  });
+
+  test('a batch seals its grants in one envelope; a retry moves its grant to its own and the envelope goes with the batch', async () => {
+    const mine = await Promise.all(Array.from({ length: 4 }, () => seedConnection(f, { externalUserId: 'person-envelope' })));
+    const db = f.app.ctx.store.db;
+    // Every revoke fails until the fault is cleared: the batch ends with all four as retry jobs.
+    f.sandbox.admin.setFault('revoke', { kind: 'status', status: 503, times: 1_000 });
+    let erasureId = '';
+    try {
+      const created = await f.app.call('POST', '/erasure-requests', { body: { externalUserId: 'person-envelope' } });
+      erasureId = created.body.id;
+      await waitFor(async () => {
+        const rows = await db.selectFrom('revocations').select(['sealed_grant', 'grant_batch_id', 'attempts']).where('erasure_id', '=', erasureId).execute();
+        return rows.length === 4 && rows.every((r) => r.attempts >= 1 && r.sealed_grant !== null && r.grant_batch_id === null);
+      }, 20_000, 'every revocation of the batch to wait for a retry with its own envelope');
+      assert.equal((await db.selectFrom('revocation_grant_batches').select('id').where('erasure_id', '=', erasureId).execute()).length, 0, 'no batch envelope outlives its batch');
+      const stored = JSON.stringify(await db.selectFrom('revocations').selectAll().where('erasure_id', '=', erasureId).execute());
+      for (const c of mine) assert.ok(!stored.includes(c.refreshToken as string), 'grants are stored sealed, never in clear');
+    } finally {
+      f.sandbox.admin.clearFault('revoke');
+    }
+    const receipt = await settled(erasureId);
+    assert.equal(receipt.totals.revoked, 4);
+    assert.equal((await db.selectFrom('revocations').select('id').where('erasure_id', '=', erasureId).where('sealed_grant', 'is not', null).execute()).length, 0);
+    for (const c of mine) assert.equal(f.sandbox.admin.tokenState(c.refreshToken as string).state, 'revoked');
   });
 
   test('a batch delivered again after its receipt lines were written calls no provider and counts nothing twice', async () => {
