@@ -43,7 +43,7 @@ import {
   type RevocationResult,
   type RevocationTable,
 } from '../store/revocations.ts';
-import { newId } from '../crypto/random.ts';
+import { newId, newOrderedIds } from '../crypto/random.ts';
 import { backoffDelayMs } from '../jobs/backoff.ts';
 import { JobRetryError, type JobContext, type JobQueue } from '../jobs/types.ts';
 import { manualStep, revokeAtProvider, verifyRevoked, type Grant, type ProviderOutcome } from './perform.ts';
@@ -293,8 +293,7 @@ export class RevocationService {
     };
   }
 
-  private newRevocation(orgId: string, row: ConnectionRow, reason: RevocationReason, erasureId: string | null, grant: Grant | null, now: string): RevocationTable {
-    const id = newId();
+  private newRevocation(orgId: string, row: ConnectionRow, reason: RevocationReason, erasureId: string | null, grant: Grant | null, now: string, id: string = newId()): RevocationTable {
     return {
       id,
       org_id: orgId,
@@ -667,11 +666,14 @@ export class RevocationService {
     const now = nowIso();
     const prepared: Array<{ row: ConnectionRow; revocation: RevocationTable; grant: Grant | null }> = [];
     const defs = new Map<string, ConnectorDefinition | null>();
+    // Time-ordered ids: the batch's revocations go to neighbouring index pages (and are updated there twice more).
+    const ids = newOrderedIds(rows.length);
+    let n = 0;
     for (const row of rows) {
       if (row.lease_owner !== null && row.lease_until !== null && row.lease_until >= now) continue;
       if (!defs.has(row.element_key)) defs.set(row.element_key, await this.connectorOrNull(orgId, row.element_key));
       const grant = await this.snapshot(orgId, row, defs.get(row.element_key) ?? null);
-      prepared.push({ row, revocation: this.newRevocation(orgId, row, 'erasure', request.id, grant, now), grant });
+      prepared.push({ row, revocation: this.newRevocation(orgId, row, 'erasure', request.id, grant, now, ids[n++]), grant });
     }
     if (prepared.length === 0) return [];
     const dialect = this.ctx.store.dialect;
