@@ -9,7 +9,7 @@ import { issueCredential } from '../crypto/secret-hash.ts';
 import { newId } from '../crypto/random.ts';
 import { isPermission, type Permission } from '../core/permissions.ts';
 import type { ApiKeyTable, Database } from './schema.ts';
-import { changeStampOf } from './sqlite/database.ts';
+import { changeStampOf, readNow } from './sqlite/database.ts';
 
 export interface ApiKey {
   id: string;
@@ -55,8 +55,8 @@ export async function listApiKeys(db: Kysely<Database>, orgId: string): Promise<
     compiled = db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).orderBy('created_at').orderBy('id').compile();
     listQueries.set(db, compiled);
   }
-  const result = await db.executeQuery<ApiKeyTable>(CompiledQuery.raw(compiled.sql, [orgId]));
-  return result.rows.map(toApiKey);
+  const rows = readNow<ApiKeyTable>(db, compiled.sql, [orgId]) ?? (await db.executeQuery<ApiKeyTable>(CompiledQuery.raw(compiled.sql, [orgId]))).rows;
+  return rows.map(toApiKey);
 }
 
 export async function getApiKey(db: Kysely<Database>, orgId: string, id: string): Promise<ApiKey | undefined> {
@@ -82,8 +82,8 @@ export async function findApiKeyCredential(db: Kysely<Database>, lookup: string)
     compiled = db.selectFrom('api_keys').selectAll().where('lookup', '=', lookup).compile();
     lookupQueries.set(db, compiled);
   }
-  const result = await db.executeQuery<ApiKeyTable>(CompiledQuery.raw(compiled.sql, [lookup]));
-  const row = result.rows[0];
+  const rows = readNow<ApiKeyTable>(db, compiled.sql, [lookup]) ?? (await db.executeQuery<ApiKeyTable>(CompiledQuery.raw(compiled.sql, [lookup]))).rows;
+  const row = rows[0];
   return row === undefined ? undefined : { ...toApiKey(row), secretHash: row.secret_hash };
 }
 
@@ -110,13 +110,28 @@ function forgetCachedApiKey(db: Kysely<Database>, id: string): void {
   for (const [lookup, entry] of cache) if (entry.key.id === id) cache.delete(lookup);
 }
 
-/** `findApiKeyCredential` through the per-process cache (the authentication path). */
-export async function findApiKeyCredentialCached(db: Kysely<Database>, lookup: string, now = Date.now()): Promise<(ApiKey & { secretHash: string }) | undefined> {
+function keyCacheOf(db: Kysely<Database>): Map<string, CachedKey> {
   let cache = keyCaches.get(db);
   if (cache === undefined) {
     cache = new Map();
     keyCaches.set(db, cache);
   }
+  return cache;
+}
+
+/**
+ * The cached key behind a lookup when the cache holds a valid entry, synchronously (no store read, no promise);
+ * undefined on a miss, which says nothing about the key: `findApiKeyCredentialCached` then reads the store.
+ */
+export function cachedApiKeyCredential(db: Kysely<Database>, lookup: string, now = Date.now()): (ApiKey & { secretHash: string }) | undefined {
+  const hit = keyCaches.get(db)?.get(lookup);
+  if (hit === undefined || hit.until <= now || hit.stamp !== changeStampOf(db)?.()) return undefined;
+  return hit.key;
+}
+
+/** `findApiKeyCredential` through the per-process cache (the authentication path). */
+export async function findApiKeyCredentialCached(db: Kysely<Database>, lookup: string, now = Date.now()): Promise<(ApiKey & { secretHash: string }) | undefined> {
+  const cache = keyCacheOf(db);
   const stamp = changeStampOf(db)?.();
   const hit = cache.get(lookup);
   if (hit !== undefined && hit.until > now && hit.stamp === stamp) return hit.key;

@@ -30,7 +30,12 @@ class NodeSqliteStatement implements SqliteStatement {
 
   all(parameters: ReadonlyArray<unknown>): unknown[] {
     // node:sqlite rows have a null prototype; plain objects keep rows identical to PostgreSQL's for deepEqual.
-    return this.#statement.all(...bindable(parameters)).map((row) => ({ ...row }));
+    return this.readRows(parameters).map((row) => ({ ...row }));
+  }
+
+  /** Rows as node:sqlite returns them (null prototype), for callers that map each row to their own object at once. */
+  readRows(parameters: ReadonlyArray<unknown>): Array<Record<string, unknown>> {
+    return this.#statement.all(...bindable(parameters));
   }
 
   run(parameters: ReadonlyArray<unknown>): { changes: number | bigint; lastInsertRowid: number | bigint } {
@@ -40,6 +45,11 @@ class NodeSqliteStatement implements SqliteStatement {
   iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
     return this.#statement.iterate(...bindable(parameters));
   }
+}
+
+function rowsAsArrays(statement: StatementSync): StatementSync {
+  statement.setReturnArrays(true);
+  return statement;
 }
 
 /** Prepared statements kept per SQL text: preparing is a large share of a small query's cost on hot paths. */
@@ -60,6 +70,10 @@ export class NodeSqliteDatabase implements SqliteDatabase {
   }
 
   prepare(sql: string): SqliteStatement {
+    return this.#prepared(sql);
+  }
+
+  #prepared(sql: string): NodeSqliteStatement {
     // Reusing a statement is safe because every use runs to completion synchronously (`all`/`run`); SQLite
     // re-prepares by itself after a schema change. Least recently used statements are dropped past the bound.
     const cached = this.#statements.get(sql);
@@ -82,12 +96,27 @@ export class NodeSqliteDatabase implements SqliteDatabase {
    * move it (a rolled-back write too), so a cache keyed on it errs towards re-reading.
    */
   changeStamp(): string {
-    // Two plain statements: the `pragma_data_version` table-valued function costs more than the pragma itself.
-    this.#totalChanges ??= this.#db.prepare('SELECT total_changes() AS t');
-    this.#dataVersion ??= this.#db.prepare('PRAGMA data_version');
-    const t = (this.#totalChanges.get() as { t: number | bigint }).t;
-    const v = (this.#dataVersion.get() as { data_version: number | bigint }).data_version;
+    // Two plain statements: the `pragma_data_version` table-valued function costs more than the pragma itself. Rows
+    // as arrays: no row object with named properties to build (about a third of the cost of the stamp).
+    this.#totalChanges ??= rowsAsArrays(this.#db.prepare('SELECT total_changes()'));
+    this.#dataVersion ??= rowsAsArrays(this.#db.prepare('PRAGMA data_version'));
+    const t = (this.#totalChanges.get() as unknown as [number | bigint])[0];
+    const v = (this.#dataVersion.get() as unknown as [number | bigint])[0];
     return `${t}:${v}`;
+  }
+
+  /**
+   * Runs a read straight on the connection, synchronously, without Kysely's driver (its connection queue, promises
+   * and result plumbing): for hot reads of compiled queries. Undefined while a transaction is open on the connection:
+   * the one connection is shared, so a read now would see that transaction's uncommitted rows (which a rollback
+   * could withdraw); the caller then goes through Kysely, whose connection queue runs it after the transaction.
+   * With no transaction open, every statement is its own implicit read transaction and sees committed rows only,
+   * which is what a read queued by Kysely sees too (it would run on the same connection in autocommit mode). Rows come
+   * as node:sqlite gives them (null prototype), for callers that map each row to an object of their own.
+   */
+  readNow<Row>(sql: string, parameters: ReadonlyArray<unknown>): Row[] | undefined {
+    if (this.#db.isTransaction) return undefined;
+    return this.#prepared(sql).readRows(parameters) as Row[];
   }
 
   close(): void {
@@ -100,9 +129,22 @@ export class NodeSqliteDatabase implements SqliteDatabase {
 
 /** The change stamp of the database behind a Kysely instance, for the stores that have one (SQLite). */
 const changeStamps = new WeakMap<object, () => string>();
+/** The adapter behind a Kysely instance on SQLite, for `readNow`. */
+const databases = new WeakMap<object, NodeSqliteDatabase>();
 
+/** Registers the adapter behind a Kysely instance: its change stamp and its direct reads. */
 export function registerChangeStamp(db: object, database: NodeSqliteDatabase): void {
   changeStamps.set(db, () => database.changeStamp());
+  databases.set(db, database);
+}
+
+/**
+ * Rows of a compiled read run directly on the SQLite connection behind `db` (see `NodeSqliteDatabase.readNow`);
+ * undefined when `db` is not the root instance of a SQLite store (PostgreSQL, a transaction, a `withTables` view) or
+ * a transaction is open: the caller then runs the query through Kysely.
+ */
+export function readNow<Row>(db: object, sql: string, parameters: ReadonlyArray<unknown>): Row[] | undefined {
+  return databases.get(db)?.readNow<Row>(sql, parameters);
 }
 
 /** Undefined for PostgreSQL (and for a transaction or a `withTables` view): callers then read the row each time. */
