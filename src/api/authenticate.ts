@@ -8,7 +8,7 @@
 import { PlugboardError } from '../core/errors.ts';
 import { permissionsOfRole } from '../core/permissions.ts';
 import { parseCredential, secretMatches } from '../crypto/secret-hash.ts';
-import { findApiKeyCredentialCached, touchApiKey } from '../store/api-keys.ts';
+import { cachedApiKeyCredential, findApiKeyCredentialCached, touchApiKey, type ApiKey } from '../store/api-keys.ts';
 import { findOrganizationCredential, findUserCredential } from '../store/organizations.ts';
 import type { AppContext } from '../context.ts';
 import type { AuthMode, Principal } from './route.ts';
@@ -64,6 +64,29 @@ async function userOf(ctx: AppContext, userSecret: string): Promise<{ id: string
   return user;
 }
 
+/** The caller behind a presented API key and the key its lookup found; null when unknown, revoked or not matching. */
+function apiKeyPrincipal(ctx: AppContext, presented: string, key: (ApiKey & { secretHash: string }) | undefined): Principal | null {
+  if (key === undefined || key.revokedAt !== null || !secretMatches(presented, key.secretHash)) return null;
+  touchLater(ctx, key.orgId, key.id);
+  return { orgId: key.orgId, userId: key.userId, apiKeyId: key.id, permissions: key.permissions };
+}
+
+/**
+ * The caller of an `org` route, resolved synchronously when it can be: a Bearer API key whose entry is in the
+ * per-process key cache and still valid (the presented secret is hashed and compared in constant time as always).
+ * Null otherwise, which is not a verdict: `authenticate` then decides, reading the store when it must. The hot path
+ * of API reads, where a promise and a deferred continuation per request are a measurable share of the CPU.
+ */
+export function authenticateNow(ctx: AppContext, header: string | undefined, mode: Exclude<AuthMode, 'none'>): Principal | null {
+  if (mode !== 'org') return null;
+  const parsed = parseAuthorization(header);
+  if (parsed === null || parsed.kind !== 'bearer') return null;
+  const lookup = parseCredential(parsed.apiKey, 'pb');
+  if (lookup === null) return null;
+  const key = cachedApiKeyCredential(ctx.store.db, lookup.lookup);
+  return key === undefined ? null : apiKeyPrincipal(ctx, parsed.apiKey, key);
+}
+
 /** Resolves the caller for a route of the given auth mode; throws UNAUTHENTICATED (401) on any failure. */
 export async function authenticate(ctx: AppContext, header: string | undefined, mode: Exclude<AuthMode, 'none'>): Promise<Principal> {
   const parsed = parseAuthorization(header);
@@ -82,10 +105,9 @@ export async function authenticate(ctx: AppContext, header: string | undefined, 
   if (parsed.kind === 'bearer') {
     const lookup = parseCredential(parsed.apiKey, 'pb');
     if (lookup === null) throw unauthenticated(mode);
-    const key = await findApiKeyCredentialCached(ctx.store.db, lookup.lookup);
-    if (key === undefined || key.revokedAt !== null || !secretMatches(parsed.apiKey, key.secretHash)) throw unauthenticated(mode);
-    touchLater(ctx, key.orgId, key.id);
-    return { orgId: key.orgId, userId: key.userId, apiKeyId: key.id, permissions: key.permissions };
+    const principal = apiKeyPrincipal(ctx, parsed.apiKey, await findApiKeyCredentialCached(ctx.store.db, lookup.lookup));
+    if (principal === null) throw unauthenticated(mode);
+    return principal;
   }
 
   if (parsed.kind === 'user-organization') {

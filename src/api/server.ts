@@ -12,7 +12,7 @@ import fastifySwagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { PlugboardError } from '../core/errors.ts';
 import type { AppContext } from '../context.ts';
-import { authenticate } from './authenticate.ts';
+import { authenticate, authenticateNow } from './authenticate.ts';
 import { errorBody, errorBodySchema, toPlugboardError } from './error-body.ts';
 import { isRouteDefinition, hasPermission, type AuthMode, type Principal, type RouteDefinition, type RouteRequest, type RouteSchema } from './route.ts';
 import { renderReferencePage } from './reference-page.ts';
@@ -195,19 +195,7 @@ function mountRoute(app: FastifyInstance, ctx: AppContext, route: RouteDefinitio
     url: route.url,
     schema,
     ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
-    onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
-      if (route.auth === 'none') return;
-      // A browser reloading a console page whose path is also an API path gets the console, not a 401.
-      if (hasConsole && request.headers.authorization === undefined && isBrowserNavigation(request)) {
-        await reply.type('text/html; charset=utf-8').sendFile('index.html');
-        return reply;
-      }
-      const principal = await authenticate(ctx, request.headers.authorization, route.auth);
-      if (route.permission !== undefined && !hasPermission(principal, route.permission)) {
-        throw new PlugboardError('FORBIDDEN', `This call needs the permission ${route.permission}, which these credentials do not have`);
-      }
-      request.principal = principal;
-    },
+    ...(route.auth === 'none' ? {} : { onRequest: authenticationHook(ctx, route.auth, route.permission, hasConsole) }),
     // Only routes that take a body need the content-type check (one hook less on every GET).
     ...(route.schema.body === undefined || route.anyContentType === true ? {} : { preValidation: async (request: FastifyRequest) => {
       if (request.body === undefined) return;
@@ -233,6 +221,36 @@ function mountRoute(app: FastifyInstance, ctx: AppContext, route: RouteDefinitio
       return result;
     },
   });
+}
+
+type HookDone = (error?: Error) => void;
+
+/**
+ * The route hook that authenticates the caller and checks the route's permission, before the body is read. Callback
+ * style, resolving synchronously when the credentials are in the per-process cache (`authenticateNow`), so the hot
+ * path of an authenticated read allocates no promise here; otherwise `authenticate` reads the store.
+ */
+function authenticationHook(ctx: AppContext, auth: Exclude<AuthMode, 'none'>, permission: RouteDefinition['permission'], hasConsole: boolean) {
+  const admit = (request: FastifyRequest, principal: Principal, done: HookDone): void => {
+    if (permission !== undefined && !hasPermission(principal, permission)) {
+      done(new PlugboardError('FORBIDDEN', `This call needs the permission ${permission}, which these credentials do not have`));
+      return;
+    }
+    request.principal = principal;
+    done();
+  };
+  return (request: FastifyRequest, reply: FastifyReply, done: HookDone): void => {
+    const header = request.headers.authorization;
+    // A browser reloading a console page whose path is also an API path gets the console, not a 401 (the hook ends
+    // the request by answering: `done` is not called).
+    if (hasConsole && header === undefined && isBrowserNavigation(request)) {
+      void reply.type('text/html; charset=utf-8').sendFile('index.html');
+      return;
+    }
+    const principal = authenticateNow(ctx, header, auth);
+    if (principal !== null) admit(request, principal, done);
+    else authenticate(ctx, header, auth).then((resolved) => admit(request, resolved, done), done);
+  };
 }
 
 type LogLevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
