@@ -132,6 +132,8 @@ interface ErasureJobData {
 }
 
 const PROVIDER_BODY_MAX = 8 * 1024;
+/** Grants sealed together in one `revocation_grant_batches` envelope (about 50 KB of envelope text at most). */
+const GRANTS_PER_ENVELOPE = 100;
 const REDACTED = '[redacted]';
 
 function nowIso(): string {
@@ -682,21 +684,28 @@ export class RevocationService {
       // pass. One DELETE by primary key and `updated_at` (row-locking on PostgreSQL) decides which rows go.
       const gone = await deleteUnchangedConnections(trx, dialect, orgId, prepared.map(({ row }) => ({ id: row.id, updatedAt: row.updated_at })), now);
       if (gone.size === 0) return [];
-      // The grants of exactly the connections erased, in one envelope (never one of a connection that stays).
-      const batchId = newId();
-      const grants: Record<string, Grant> = {};
-      let sealed = 0;
+      // The grants of exactly the connections erased (never one of a connection that stays), sealed together in
+      // envelopes of at most GRANTS_PER_ENVELOPE: one seal and one open per envelope, and each small enough that
+      // sealing, storing and opening it never needs a large allocation (those fragment the process's native heap).
       const created: RevocationTable[] = [];
+      let envelope: { id: string; grants: Record<string, Grant>; size: number } | null = null;
+      const envelopes: Array<{ id: string; grants: Record<string, Grant> }> = [];
       for (const { row, revocation, grant } of prepared) {
         if (!gone.has(row.id)) continue;
         if (grant !== null) {
-          grants[revocation.id] = grant;
-          revocation.grant_batch_id = batchId;
-          sealed += 1;
+          if (envelope === null || envelope.size === GRANTS_PER_ENVELOPE) {
+            envelope = { id: newId(), grants: {}, size: 0 };
+            envelopes.push(envelope);
+          }
+          envelope.grants[revocation.id] = grant;
+          envelope.size += 1;
+          revocation.grant_batch_id = envelope.id;
         }
         created.push(revocation);
       }
-      if (sealed > 0) await insertGrantBatch(trx, { id: batchId, org_id: orgId, erasure_id: request.id, sealed_grants: this.sealGrants(orgId, batchId, grants), created_at: now });
+      for (const { id, grants } of envelopes) {
+        await insertGrantBatch(trx, { id, org_id: orgId, erasure_id: request.id, sealed_grants: this.sealGrants(orgId, id, grants), created_at: now });
+      }
       await deleteConnectionTraces(trx, dialect, orgId, created.map((r) => r.instance_id));
       await insertRevocationRows(trx, dialect, created);
       await trx
