@@ -242,27 +242,71 @@ function formEncode(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
+/** What every introspection request of one endpoint and OAuth client shares, built once. */
+interface PreparedIntrospection {
+  url: URL;
+  dispatcher: ReturnType<typeof outboundDispatcher>;
+  headers: Record<string, string>;
+  /** The client's form fields (`&client_id=...`) when it does not authenticate with Basic. */
+  clientForm: string;
+}
+
+/**
+ * Prepared requests by endpoint, policy and client. An erasure verifies thousands of grants of the same OAuth client
+ * one after the other: the URL, the SSRF check of the target, the dispatcher and the client authentication (base64 of
+ * the encoded id and secret) are worked out once for them. Bounded; entries live only in this process's memory.
+ */
+const preparedIntrospections = new Map<string, PreparedIntrospection | null>();
+const PREPARED_LIMIT = 64;
+
+function prepareIntrospection(target: RevocationTarget, tokens: GrantTokens): PreparedIntrospection | null {
+  const clientId = tokens.clientId ?? '';
+  const key = `${target.introspectionUrl}\n${target.clientAuthentication}\n${target.allowInsecureRequests}\n${target.allowPrivateTargets}\n${clientId}\n${tokens.clientSecret ?? '\u0000'}`;
+  const cached = preparedIntrospections.get(key);
+  if (cached !== undefined) return cached;
+  let prepared: PreparedIntrospection | null = null;
+  try {
+    const url = new URL(target.introspectionUrl as string);
+    const policy: TargetPolicy = { allowPrivateTargets: target.allowPrivateTargets };
+    if (url.protocol === 'https:' || (url.protocol === 'http:' && target.allowInsecureRequests)) {
+      assertUrlAllowed(url, policy);
+      const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+      let clientForm = '';
+      if (tokens.clientSecret === null) clientForm = `&client_id=${formEncode(clientId)}`;
+      else if (target.clientAuthentication === 'client_secret_post') clientForm = `&client_id=${formEncode(clientId)}&client_secret=${formEncode(tokens.clientSecret)}`;
+      else headers.authorization = `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(tokens.clientSecret)}`).toString('base64')}`;
+      prepared = { url, dispatcher: outboundDispatcher(policy), headers, clientForm };
+    }
+  } catch {
+    // A malformed URL or a target the SSRF guard refuses: introspection cannot tell, for every grant of this client.
+    prepared = null;
+  }
+  if (preparedIntrospections.size >= PREPARED_LIMIT) preparedIntrospections.clear();
+  preparedIntrospections.set(key, prepared);
+  return prepared;
+}
+
 /**
  * One introspection request, sent directly with undici (it runs twice per erased connection, so it skips the
- * fetch-style Response the revocation path builds): the token and its hint in a form body, the client authenticated as
- * the connector says. Returns the `active` member, or null when the answer cannot tell (not 200, not JSON, no boolean,
- * unreachable, refused target).
+ * fetch-style Response the revocation path builds, and reuses the prepared request of its endpoint and client): the
+ * token and its hint in a form body, the client authenticated as the connector says. Bounded in time by undici's own
+ * header and body timeouts (shared coarse timers, no timer per request). Returns the `active` member, or null when the
+ * answer cannot tell (not 200, not JSON, no boolean, unreachable, refused target).
  * @see RFC 7662 §2.1 (request), §2.2 (response); RFC 6749 §2.3.1 (client password authentication)
  */
 async function introspect(target: RevocationTarget, tokens: GrantTokens, token: string, hint: 'refresh_token' | 'access_token', options: CallOptions): Promise<boolean | null> {
-  const url = new URL(target.introspectionUrl as string);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && target.allowInsecureRequests)) return null;
-  const policy: TargetPolicy = { allowPrivateTargets: target.allowPrivateTargets };
-  const form = [`token=${formEncode(token)}`, `token_type_hint=${hint}`];
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-  const clientId = tokens.clientId ?? '';
-  if (tokens.clientSecret === null) form.push(`client_id=${formEncode(clientId)}`);
-  else if (target.clientAuthentication === 'client_secret_post') form.push(`client_id=${formEncode(clientId)}`, `client_secret=${formEncode(tokens.clientSecret)}`);
-  else headers.authorization = `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(tokens.clientSecret)}`).toString('base64')}`;
-  const bound = boundRequest(options.timeoutMs, options.signal);
+  const prepared = prepareIntrospection(target, tokens);
+  if (prepared === null) return null;
   try {
-    assertUrlAllowed(url, policy);
-    const response = await request(url, { dispatcher: outboundDispatcher(policy), method: 'POST', headers, body: form.join('&'), signal: bound.signal });
+    const response = await request(prepared.url, {
+      dispatcher: prepared.dispatcher,
+      method: 'POST',
+      headers: prepared.headers,
+      body: `token=${formEncode(token)}&token_type_hint=${hint}${prepared.clientForm}`,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
     const text = await readBounded(response.body);
     if (response.statusCode !== 200 || text === null) return null;
     const body = JSON.parse(text) as unknown;
@@ -270,8 +314,6 @@ async function introspect(target: RevocationTarget, tokens: GrantTokens, token: 
     return typeof active === 'boolean' ? active : null;
   } catch {
     return null;
-  } finally {
-    bound.release();
   }
 }
 
