@@ -76,14 +76,24 @@ function withClientBasicAuth(auth: Record<string, unknown>): Record<string, unkn
   const { clientId, clientSecret } = auth;
   if (typeof clientId !== 'string' || typeof clientSecret !== 'string' || auth.clientBasicAuth !== undefined) return auth;
   // Computed on first read: most flows never use it, and every execution would otherwise pay for two encodings.
-  let value: string | undefined;
-  const encode = (text: string) => new URLSearchParams({ v: text }).toString().slice(2);
   return {
     ...auth,
     get clientBasicAuth() {
-      return (value ??= Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64'));
+      return clientBasicAuthOf(clientId, clientSecret);
     },
   };
+}
+
+/** The last client's value: revocations of an erasure run one after another for the same OAuth client. */
+let lastBasicAuth: { clientId: string; clientSecret: string; value: string } | null = null;
+
+function clientBasicAuthOf(clientId: string, clientSecret: string): string {
+  const last = lastBasicAuth;
+  if (last !== null && last.clientId === clientId && last.clientSecret === clientSecret) return last.value;
+  const encode = (text: string) => new URLSearchParams({ v: text }).toString().slice(2);
+  const value = Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64');
+  lastBasicAuth = { clientId, clientSecret, value };
+  return value;
 }
 
 /**
