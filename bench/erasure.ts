@@ -75,6 +75,7 @@ interface Figures {
   revoked?: number;
   status?: string;
   cpuUsPerConnection?: number;
+  heapUsedMb?: number;
 }
 
 async function withDatabase<T>(backend: string, fn: (databaseUrl: string | undefined) => Promise<T>): Promise<T> {
@@ -158,7 +159,7 @@ for (const backend of backends) {
     plugboardRuns.push(p);
     baselineRuns.push(b);
     ratios.push(p.perSecond / b.perSecond);
-    process.stderr.write(`${backend} round ${round + 1}: plugboard ${p.perSecond}/s (${p.wallMs} ms, ${p.cpuUsPerConnection} us CPU per connection, peak RSS ${p.maxRssMb} MB, sampled ${p.sampledPeakMb} MB, peak V8 heap ${p.peakHeapTotalMb} MB, peak external ${p.peakExternalMb} MB), baseline ${b.perSecond}/s (${b.wallMs} ms, ${b.cpuUsPerConnection} us CPU per connection), ratio ${(p.perSecond / b.perSecond).toFixed(2)}\n`);
+    process.stderr.write(`${backend} round ${round + 1}: plugboard ${p.perSecond}/s (${p.wallMs} ms, ${p.cpuUsPerConnection} us CPU per connection, peak RSS ${p.maxRssMb} MB, sampled ${p.sampledPeakMb} MB, peak V8 heap ${p.peakHeapTotalMb} MB (${p.heapUsedMb} MB used at the end), peak external ${p.peakExternalMb} MB), baseline ${b.perSecond}/s (${b.wallMs} ms, ${b.cpuUsPerConnection} us CPU per connection), ratio ${(p.perSecond / b.perSecond).toFixed(2)}\n`);
   }
   summary[backend] = {
     ratio: Number(median(ratios).toFixed(3)),
