@@ -116,6 +116,21 @@ test('the vault reports every plaintext it seals or opens (for log scrubbing)', 
   assert.deepEqual(seen, ['remember-me', 'remember-me']);
 });
 
+test('a sealed document is not reported whole; the caller reports the secrets inside it', () => {
+  const seen: string[] = [];
+  const keyring = new Keyring();
+  keyring.replace([{ version: 1, key: newDataKey(), activatesAt: 0 }]);
+  const vault = createVault(keyring, (p) => seen.push(p));
+  const document = JSON.stringify({ a: { token: 'token-of-a' }, b: { token: 'token-of-b' } });
+  const sealed = vault.seal(document, binding, { document: true });
+  assert.equal(vault.open(sealed, binding, { document: true }), document);
+  // Same envelope format: an ordinary open works too (and reports it).
+  assert.equal(vault.open(sealed, binding), document);
+  assert.deepEqual(seen, [document]);
+  vault.rememberSecrets(['token-of-a', null, undefined, 'token-of-b']);
+  assert.deepEqual(seen, [document, 'token-of-a', 'token-of-b']);
+});
+
 test('a data key unwraps only with the master key and version that wrapped it', () => {
   const master = toMasterKey(randomBytes(32));
   const other = toMasterKey(randomBytes(32));

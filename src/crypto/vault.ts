@@ -17,11 +17,22 @@ export interface SealBinding {
   field: string;
 }
 
+export interface SealOptions {
+  /**
+   * The plaintext is a document holding secrets (the JSON of several revocation grants), not one secret value: it is
+   * not handed to the secret scrubber as a whole (a whole document never appears in a log line, and the scrubber
+   * would keep large documents in memory). The caller hands over the secret values inside with `rememberSecrets`.
+   */
+  document?: boolean;
+}
+
 export interface Vault {
   /** Seals `plaintext` for exactly one place: the binding must be given again, unchanged, to open it. */
-  seal(plaintext: string, binding: SealBinding): string;
+  seal(plaintext: string, binding: SealBinding, options?: SealOptions): string;
   /** Opens a sealed value; throws VAULT_DECRYPT_FAILED when it was tampered with, moved or sealed with a lost key. */
-  open(sealed: string, binding: SealBinding): string;
+  open(sealed: string, binding: SealBinding, options?: SealOptions): string;
+  /** Hands secret values (from an opened document) to the secret scrubber, as opening each one would. */
+  rememberSecrets(values: Iterable<string | null | undefined>): void;
   /** Key version inside an envelope, or null when the text is not an envelope. */
   versionOf(sealed: string): number | null;
   /** True for envelopes produced by `seal` (in any version). */
@@ -64,17 +75,17 @@ function decryptFailed(binding: SealBinding, reason: string): PlugboardError {
 
 export function createVault(keyring: Keyring, onSecret?: (plaintext: string) => void): Vault {
   return {
-    seal(plaintext, binding) {
+    seal(plaintext, binding, options) {
       const { version, key } = keyring.current();
       const nonce = randomBytes(NONCE_BYTES);
       const cipher = createCipheriv('aes-256-gcm', keyObjectOf(key), nonce);
       cipher.setAAD(aad(binding));
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-      onSecret?.(plaintext);
+      if (options?.document !== true) onSecret?.(plaintext);
       return `${PREFIX}${version}.${nonce.toString('base64url')}.${body.toString('base64url')}`;
     },
 
-    open(sealed, binding) {
+    open(sealed, binding, options) {
       const match = ENVELOPE.exec(sealed);
       if (match === null) throw decryptFailed(binding, 'the stored value is not a sealed envelope');
       const version = Number(match[1]);
@@ -92,8 +103,13 @@ export function createVault(keyring: Keyring, onSecret?: (plaintext: string) => 
       } catch {
         throw decryptFailed(binding, 'authentication failed (tampered, moved to another row or organization, or wrong key)');
       }
-      onSecret?.(plaintext);
+      if (options?.document !== true) onSecret?.(plaintext);
       return plaintext;
+    },
+
+    rememberSecrets(values) {
+      if (onSecret === undefined) return;
+      for (const value of values) if (typeof value === 'string') onSecret(value);
     },
 
     versionOf(sealed) {

@@ -227,7 +227,7 @@ export class RevocationService {
 
   /** One envelope for the grants of an erasure batch, keyed by revocation id and bound to its `revocation_grant_batches` row. */
   private sealGrants(orgId: string, batchId: string, grants: Record<string, Grant>): string {
-    return this.ctx.vault.seal(JSON.stringify(grants), { orgId, table: 'revocation_grant_batches', rowId: batchId, field: 'sealed_grants' });
+    return this.ctx.vault.seal(JSON.stringify(grants), { orgId, table: 'revocation_grant_batches', rowId: batchId, field: 'sealed_grants' }, { document: true });
   }
 
   /**
@@ -239,10 +239,13 @@ export class RevocationService {
     const batchIds = new Set<string>();
     for (const row of rows) if (row.grant_batch_id !== null) batchIds.add(row.grant_batch_id);
     for (const batch of await grantBatchesById(this.db, orgId, [...batchIds])) {
-      const opened = JSON.parse(this.ctx.vault.open(batch.sealed_grants, { orgId: batch.org_id, table: 'revocation_grant_batches', rowId: batch.id, field: 'sealed_grants' })) as Record<string, Grant>;
+      const binding = { orgId: batch.org_id, table: 'revocation_grant_batches', rowId: batch.id, field: 'sealed_grants' };
+      const opened = JSON.parse(this.ctx.vault.open(batch.sealed_grants, binding, { document: true })) as Record<string, Grant>;
       for (const row of rows) {
         const grant = row.grant_batch_id === batch.id ? opened[row.id] : undefined;
-        if (grant !== undefined) grants.set(row.id, grant);
+        if (grant === undefined) continue;
+        grants.set(row.id, grant);
+        this.ctx.vault.rememberSecrets(grantSecrets(grant));
       }
     }
     for (const row of rows) {
