@@ -24,8 +24,25 @@ export interface ApiKey {
   revokedAt: string | null;
 }
 
+/**
+ * The permissions of a stored list, parsed and checked once per distinct list (there are a few per organization);
+ * each key gets its own copy of the array.
+ */
+const parsedPermissions = new Map<string, readonly Permission[]>();
+const PARSED_PERMISSIONS_SIZE = 1_000;
+
+function permissionsOf(stored: string): Permission[] {
+  let permissions = parsedPermissions.get(stored);
+  if (permissions === undefined) {
+    permissions = (JSON.parse(stored) as string[]).filter(isPermission);
+    if (parsedPermissions.size >= PARSED_PERMISSIONS_SIZE) parsedPermissions.clear();
+    parsedPermissions.set(stored, permissions);
+  }
+  return permissions.slice();
+}
+
 function toApiKey(row: ApiKeyTable): ApiKey {
-  const permissions = (JSON.parse(row.permissions) as string[]).filter(isPermission);
+  const permissions = permissionsOf(row.permissions);
   return {
     id: row.id, orgId: row.org_id, userId: row.user_id, name: row.name, prefix: `pb_${row.lookup}`, permissions,
     createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at,
