@@ -26,6 +26,7 @@ import { requestOutbound } from './outbound.ts';
 import type { OutboundResponse } from './outbound.ts';
 import type { TargetPolicy } from './ssrf.ts';
 import type { Dispatcher } from 'undici';
+import type { EventEmitter } from 'node:events';
 
 /** Where a credential goes on each call (mirrors the connector schema's `auth.apply`). */
 export type CredentialPlacement =
@@ -93,7 +94,8 @@ export interface ForwardInput {
   replayLimitBytes?: number;
   /** Largest provider error body read into providerMessage. */
   errorBodyLimitBytes?: number;
-  signal?: AbortSignal;
+  /** Aborts the request: an AbortSignal, or an EventEmitter that emits 'abort' (as undici accepts). */
+  signal?: AbortSignal | EventEmitter;
   dispatcher?: Dispatcher;
   /** Test seam for waits between retries. */
   sleep?: (ms: number) => Promise<void>;

@@ -13,6 +13,7 @@
 
 import { Agent, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { PlugboardError, isPlugboardError } from '../core/errors.ts';
 import { assertUrlAllowed, createGuardedConnector, STRICT_TARGET_POLICY } from './ssrf.ts';
@@ -68,7 +69,8 @@ export interface OutboundRequest {
   maxRedirects?: number;
   headersTimeout?: number;
   bodyTimeout?: number;
-  signal?: AbortSignal;
+  /** Aborts the request: an AbortSignal, or an EventEmitter that emits 'abort' (as undici accepts). */
+  signal?: AbortSignal | EventEmitter;
   /** Overrides the shared Agent (benchmarks and tests). */
   dispatcher?: Dispatcher;
 }

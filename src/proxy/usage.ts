@@ -7,6 +7,7 @@
 
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import type { Logger } from '../log.ts';
 
 export interface ConnectionHealthTable {
   connection_id: string;
@@ -64,12 +65,14 @@ export class UsageRecorder {
     this.#intervalMs = intervalMs;
   }
 
-  /** Returns the pending write (tests await it); callers may ignore it. */
-  touch(db: Kysely<Database>, orgId: string, connectionId: string, onError: (err: unknown) => void, now = Date.now()): Promise<void> | null {
+  /** Returns the pending write (tests await it); callers may ignore it. A failed write is logged as a warning. */
+  touch(db: Kysely<Database>, orgId: string, connectionId: string, log: Pick<Logger, 'warn'>, now = Date.now()): Promise<void> | null {
     const last = this.#lastWrite.get(connectionId);
     if (last !== undefined && now - last < this.#intervalMs) return null;
     this.#lastWrite.set(connectionId, now);
     if (this.#lastWrite.size > 100_000) this.#lastWrite.clear();
-    return updateHealth(db, orgId, connectionId, { last_used_at: new Date(now).toISOString() }).catch(onError);
+    return updateHealth(db, orgId, connectionId, { last_used_at: new Date(now).toISOString() }).catch((err: unknown) => {
+      log.warn({ err, instanceId: connectionId }, 'could not record connection use');
+    });
   }
 }
