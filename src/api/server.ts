@@ -16,6 +16,7 @@ import { authenticate, authenticateNow } from './authenticate.ts';
 import { errorBody, errorBodySchema, toPlugboardError } from './error-body.ts';
 import { isRouteDefinition, hasPermission, type AuthMode, type Principal, type RouteDefinition, type RouteRequest, type RouteSchema } from './route.ts';
 import { renderReferencePage } from './reference-page.ts';
+import { mountProxyFastPath } from '../proxy/fast-path.ts';
 
 const API_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROUTE_FILE = /^(get|post|put|patch|delete|head|options|any)[A-Z][A-Za-z0-9]*\.ts$/;
@@ -90,6 +91,8 @@ export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
+  // Proxy calls are served in front of Fastify's routing (src/proxy/fast-path.ts); every other request reaches it untouched.
+  mountProxyFastPath(app, ctx);
 
   // Bodies of other types reach only routes that opt in (`anyContentType`); the rest answer 415 below.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => done(null, body));
