@@ -59,23 +59,24 @@ async function cachedConnector(ctx: ProxyContext, orgId: string, key: string): P
 }
 
 /**
- * Opened access tokens by their sealed envelope. An envelope is bound to one row and field and changes whenever the
- * token does, so a hit can never be a stale token; it saves an AES-GCM open per call on a hot connection.
+ * Opened secrets (access tokens, API keys, basic credentials) by their sealed envelope. An envelope is bound to one
+ * row and field and changes whenever the secret does, so a hit can never be a stale secret; it saves an AES-GCM open
+ * per call on a hot connection.
  */
 const OPENED_CACHE_SIZE = 1_000;
-const openedTokens = new Map<string, string>();
+const openedSecrets = new Map<string, string>();
 
-function openAccessToken(ctx: ProxyContext, row: ConnectionRow): string | null {
-  const sealed = row.access_token;
+function openCached(ctx: ProxyContext, row: ConnectionRow, field: 'access_token' | 'api_key' | 'username' | 'password'): string | null {
+  const sealed = row[field];
   if (sealed === null) return null;
-  const hit = openedTokens.get(sealed);
+  const hit = openedSecrets.get(sealed);
   if (hit !== undefined) return hit;
-  const token = openSecret(ctx.vault, row, 'access_token');
-  if (token !== null) {
-    openedTokens.set(sealed, token);
-    if (openedTokens.size > OPENED_CACHE_SIZE) openedTokens.delete(openedTokens.keys().next().value as string);
+  const secret = openSecret(ctx.vault, row, field);
+  if (secret !== null) {
+    openedSecrets.set(sealed, secret);
+    if (openedSecrets.size > OPENED_CACHE_SIZE) openedSecrets.delete(openedSecrets.keys().next().value as string);
   }
-  return token;
+  return secret;
 }
 
 interface ResolvedConnection {
@@ -103,27 +104,62 @@ async function resolveConnection(ctx: ProxyContext, orgId: string, instanceId: s
  * with the stamp read before its row was. Any write to the database, by this process or another one, moves the
  * stamp, so an entry is only ever used while nothing at all has been written since it was read: a revoked, disabled,
  * re-authenticated or deleted connection is never served from here. Without a stamp (PostgreSQL) the row is read on
- * every call.
+ * every call. Entries are by organization, then instance id (no key string built per call).
  */
 const CONNECTION_CACHE_SIZE = 10_000;
-const connectionCaches = new WeakMap<object, Map<string, ResolvedConnection & { stamp: string }>>();
+type CachedConnection = ResolvedConnection & { stamp: string };
+interface ConnectionCache {
+  size: number;
+  byOrg: Map<string, Map<string, CachedConnection>>;
+}
+const connectionCaches = new WeakMap<object, ConnectionCache>();
+
+function remember(db: object, orgId: string, instanceId: string, entry: CachedConnection): void {
+  let cache = connectionCaches.get(db);
+  if (cache === undefined || cache.size >= CONNECTION_CACHE_SIZE) {
+    cache = { size: 0, byOrg: new Map() };
+    connectionCaches.set(db, cache);
+  }
+  let ofOrg = cache.byOrg.get(orgId);
+  if (ofOrg === undefined) {
+    ofOrg = new Map();
+    cache.byOrg.set(orgId, ofOrg);
+  }
+  if (!ofOrg.has(instanceId)) cache.size++;
+  ofOrg.set(instanceId, entry);
+}
+
+/** The cached connection when nothing has been written to the database since it was read; otherwise null. */
+function currentEntry(ctx: ProxyContext, orgId: string, instanceId: string): ResolvedConnection | null {
+  const stampOf = changeStampOf(ctx.store.db);
+  if (stampOf === undefined) return null;
+  const hit = connectionCaches.get(ctx.store.db)?.byOrg.get(orgId)?.get(instanceId);
+  return hit !== undefined && hit.stamp === stampOf() ? hit : null;
+}
 
 async function loadConnection(ctx: ProxyContext, orgId: string, instanceId: string): Promise<ResolvedConnection> {
   const stampOf = changeStampOf(ctx.store.db);
   if (stampOf === undefined) return resolveConnection(ctx, orgId, instanceId);
-  let cache = connectionCaches.get(ctx.store.db);
-  if (cache === undefined) {
-    cache = new Map();
-    connectionCaches.set(ctx.store.db, cache);
-  }
-  const key = `${orgId}\u0000${instanceId}`;
+  // Read before the row: a write that lands while the row is being read leaves the entry already outdated.
   const stamp = stampOf();
-  const hit = cache.get(key);
-  if (hit !== undefined && hit.stamp === stamp) return hit;
   const resolved = await resolveConnection(ctx, orgId, instanceId);
-  if (cache.size >= CONNECTION_CACHE_SIZE) cache.clear();
-  cache.set(key, { ...resolved, stamp });
+  remember(ctx.store.db, orgId, instanceId, { ...resolved, stamp });
   return resolved;
+}
+
+function usable(ctx: ProxyContext, resolved: ResolvedConnection, options: ProxyConnectionOptions): ProxyConnection {
+  assertUsable(stateOf(resolved.row));
+  return { row: resolved.row, connector: resolved.connector, target: resolved.target, credentials: new StoredCredentials(ctx, resolved.row, options) };
+}
+
+/**
+ * The connection for a proxied call when it can be had without a read (a current cache entry): the synchronous hot
+ * path. Null is not a verdict: `openProxyConnection` then reads the store. Throws like `openProxyConnection` for a
+ * disabled or revoked connection.
+ */
+export function openProxyConnectionNow(ctx: ProxyContext, orgId: string, instanceId: string, options: ProxyConnectionOptions): ProxyConnection | null {
+  const resolved = currentEntry(ctx, orgId, instanceId);
+  return resolved === null ? null : usable(ctx, resolved, options);
 }
 
 /**
@@ -131,96 +167,102 @@ async function loadConnection(ctx: ProxyContext, orgId: string, instanceId: stri
  * credential operations are built per call: they remember whether this call already knows the connection valid.
  */
 export async function openProxyConnection(ctx: ProxyContext, orgId: string, instanceId: string, options: ProxyConnectionOptions): Promise<ProxyConnection> {
-  const { row, connector, target } = await loadConnection(ctx, orgId, instanceId);
-  assertUsable(stateOf(row));
-  return { row, connector, target, credentials: credentialsOf(ctx, row, options) };
+  return usable(ctx, currentEntry(ctx, orgId, instanceId) ?? (await loadConnection(ctx, orgId, instanceId)), options);
 }
 
-function credentialsOf(ctx: ProxyContext, row: ConnectionRow, options: ProxyConnectionOptions): ConnectionCredentials {
-  const orgId = row.org_id;
-  const instanceId = row.id;
+const OAUTH_TYPES: ReadonlySet<string> = new Set(['oauth2_authorization_code', 'oauth2_client_credentials']);
+
+/** The credential operations of one call on one stored connection (one object per call, no closures). */
+class StoredCredentials implements ConnectionCredentials {
+  readonly #ctx: ProxyContext;
+  readonly #row: ConnectionRow;
+  readonly #options: ProxyConnectionOptions;
+  #knownValid: boolean;
+
+  constructor(ctx: ProxyContext, row: ConnectionRow, options: ProxyConnectionOptions) {
+    this.#ctx = ctx;
+    this.#row = row;
+    this.#options = options;
+    this.#knownValid = row.valid === 1;
+  }
+
+  /** The credential from the row already loaded, or null when an OAuth token must be refreshed first. */
+  currentNow(): ProxyCredential | null {
+    const row = this.#row;
+    if (OAUTH_TYPES.has(row.auth_type)) {
+      // A token that is not close to expiry needs no lock and no second read.
+      if (row.expires_at !== null && Date.parse(row.expires_at) - REFRESH_MARGIN_MS <= Date.now()) return null;
+      const token = openCached(this.#ctx, row, 'access_token');
+      return token === null ? null : { kind: 'token', value: token };
+    }
+    if (row.auth_type === 'basic') {
+      const username = openCached(this.#ctx, row, 'username');
+      const password = openCached(this.#ctx, row, 'password');
+      if (username === null || password === null) throw missingCredential(row.id, 'username and password');
+      return { kind: 'basic', username, password };
+    }
+    const apiKey = openCached(this.#ctx, row, 'api_key');
+    if (apiKey === null) throw missingCredential(row.id, 'API key');
+    return { kind: 'token', value: apiKey };
+  }
+
+  async current(): Promise<ProxyCredential> {
+    const now = this.currentNow();
+    if (now !== null) return now;
+    const token = await this.#fresh();
+    return { kind: 'token', value: token.accessToken };
+  }
+
+  async refreshAfterRejection(rejected: ProxyCredential): Promise<RefreshOutcome> {
+    if (!OAUTH_TYPES.has(this.#row.auth_type)) {
+      return { ok: false, reason: 'not_refreshable', message: this.#row.auth_type === 'basic' ? 'basic credentials cannot be refreshed' : 'an API key cannot be refreshed' };
+    }
+    const rejectedAccessToken = rejected.kind === 'token' ? rejected.value : undefined;
+    try {
+      const token = await this.#fresh(rejectedAccessToken);
+      return { ok: true, credential: { kind: 'token', value: token.accessToken } };
+    } catch (error) {
+      // The connections area turns invalid_grant (and "no refresh token") into INVALID_ACCESS_TOKEN.
+      if (isPlugboardError(error) && error.code === 'INVALID_ACCESS_TOKEN') return { ok: false, reason: 'invalid_grant', message: error.message };
+      if (isPlugboardError(error) && error.code === 'NOT_FOUND') {
+        // Still there (requireConnection throws otherwise), so what is missing is the means to refresh: the
+        // organization's OAuth app. The credential is dead all the same.
+        await requireConnection(this.#ctx.store.db, this.#row.org_id, this.#row.id);
+        return { ok: false, reason: 'not_refreshable', message: error.message };
+      }
+      throw error;
+    }
+  }
+
+  async markInvalid(reason: string): Promise<void> {
+    this.#knownValid = false;
+    await this.#setState('invalidate', reason);
+  }
+
+  markValid(): Promise<void> | undefined {
+    if (this.#knownValid) return undefined;
+    this.#knownValid = true;
+    return this.#setState('validate', '');
+  }
+
   /** A transient refresh failure (provider down) was counted by the connections area; past the limit, disable. */
-  const fresh = async (rejectedAccessToken?: string) => {
+  async #fresh(rejectedAccessToken?: string) {
+    const ctx = this.#ctx;
+    const { org_id: orgId, id: instanceId } = this.#row;
     try {
       return await getFreshAccessToken(ctx, orgId, instanceId, rejectedAccessToken === undefined ? {} : { rejectedAccessToken });
     } catch (error) {
       if (isPlugboardError(error) && (error.code === 'PROVIDER_ERROR' || error.code === 'PROVIDER_UNREACHABLE' || error.code === 'OAUTH_ERROR')) {
-        await disableForRefreshFailures(ctx, await requireConnection(ctx.store.db, orgId, instanceId), options.refreshFailureLimit);
+        await disableForRefreshFailures(ctx, await requireConnection(ctx.store.db, orgId, instanceId), this.#options.refreshFailureLimit);
       }
       throw error;
     }
-  };
-  let knownValid = row.valid === 1;
-  const setState = async (kind: 'invalidate' | 'validate', reason: string) => {
-    const fresh = await requireConnection(ctx.store.db, orgId, instanceId);
+  }
+
+  async #setState(kind: 'invalidate' | 'validate', reason: string): Promise<void> {
+    const fresh = await requireConnection(this.#ctx.store.db, this.#row.org_id, this.#row.id);
     // A connection revoked or re-authenticated meanwhile is left as it is.
     if (fresh.revoked === 1) return;
-    await applyConnectionAction(ctx, fresh, kind === 'invalidate' ? { kind: 'invalidate', reason } : { kind: 'validate' });
-  };
-  const common = {
-    async markInvalid(reason: string) {
-      knownValid = false;
-      await setState('invalidate', reason);
-    },
-    async markValid() {
-      if (knownValid) return;
-      knownValid = true;
-      await setState('validate', '');
-    },
-  };
-
-  if (row.auth_type === 'oauth2_authorization_code' || row.auth_type === 'oauth2_client_credentials') {
-    return {
-      ...common,
-      async current(): Promise<ProxyCredential> {
-        // Fast path on the row already loaded: a token that is not close to expiry needs no lock and no second read.
-        const stored = row.expires_at === null || Date.parse(row.expires_at) - REFRESH_MARGIN_MS > Date.now() ? openAccessToken(ctx, row) : null;
-        if (stored !== null) return { kind: 'token', value: stored };
-        const token = await fresh();
-        return { kind: 'token', value: token.accessToken };
-      },
-      async refreshAfterRejection(rejected: ProxyCredential): Promise<RefreshOutcome> {
-        const rejectedAccessToken = rejected.kind === 'token' ? rejected.value : undefined;
-        try {
-          const token = await fresh(rejectedAccessToken);
-          return { ok: true, credential: { kind: 'token', value: token.accessToken } };
-        } catch (error) {
-          // The connections area turns invalid_grant (and "no refresh token") into INVALID_ACCESS_TOKEN.
-          if (isPlugboardError(error) && error.code === 'INVALID_ACCESS_TOKEN') return { ok: false, reason: 'invalid_grant', message: error.message };
-          if (isPlugboardError(error) && error.code === 'NOT_FOUND') {
-            // Still there (requireConnection throws otherwise), so what is missing is the means to refresh: the
-            // organization's OAuth app. The credential is dead all the same.
-            await requireConnection(ctx.store.db, orgId, instanceId);
-            return { ok: false, reason: 'not_refreshable', message: error.message };
-          }
-          throw error;
-        }
-      },
-    };
+    await applyConnectionAction(this.#ctx, fresh, kind === 'invalidate' ? { kind: 'invalidate', reason } : { kind: 'validate' });
   }
-  if (row.auth_type === 'basic') {
-    return {
-      ...common,
-      async current(): Promise<ProxyCredential> {
-        const username = openSecret(ctx.vault, row, 'username');
-        const password = openSecret(ctx.vault, row, 'password');
-        if (username === null || password === null) throw missingCredential(instanceId, 'username and password');
-        return { kind: 'basic', username, password };
-      },
-      async refreshAfterRejection(): Promise<RefreshOutcome> {
-        return { ok: false, reason: 'not_refreshable', message: 'basic credentials cannot be refreshed' };
-      },
-    };
-  }
-  return {
-    ...common,
-    async current(): Promise<ProxyCredential> {
-      const apiKey = openSecret(ctx.vault, row, 'api_key');
-      if (apiKey === null) throw missingCredential(instanceId, 'API key');
-      return { kind: 'token', value: apiKey };
-    },
-    async refreshAfterRejection(): Promise<RefreshOutcome> {
-      return { ok: false, reason: 'not_refreshable', message: 'an API key cannot be refreshed' };
-    },
-  };
 }

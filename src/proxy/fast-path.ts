@@ -21,7 +21,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.ts';
 import type { Logger } from '../log.ts';
 import { PlugboardError } from '../core/errors.ts';
-import { authenticate } from '../api/authenticate.ts';
+import { authenticate, authenticateNow } from '../api/authenticate.ts';
 import { hasPermission } from '../api/route.ts';
 import { errorBody, toPlugboardError } from '../api/error-body.ts';
 import { proxyCall, type ProxyCallLog } from './handler.ts';
@@ -160,7 +160,8 @@ export class ProxyFastPath {
         orgId = principal.orgId;
         instanceId = principal.instanceId as string;
       } else {
-        const principal = await authenticate(ctx, authorization, 'org');
+        // Synchronously when the key is in the cache (the secret is still hashed and compared), else from the store.
+        const principal = authenticateNow(ctx, authorization, 'org') ?? (await authenticate(ctx, authorization, 'org'));
         if (!hasPermission(principal, 'instances:write')) {
           throw new PlugboardError('FORBIDDEN', 'This call needs the permission instances:write, which these credentials do not have');
         }

@@ -46,12 +46,14 @@ export type RefreshOutcome =
 export interface ConnectionCredentials {
   /** The credential to use now; refreshes first (under the connection lock) when expired or about to expire. */
   current(): Promise<ProxyCredential>;
+  /** The credential when it is at hand without waiting (no refresh due); null sends the caller to `current()`. */
+  currentNow?(): ProxyCredential | null;
   /** After a provider 401: refresh once, unless another caller already did since `rejected` was issued. */
   refreshAfterRejection(rejected: ProxyCredential): Promise<RefreshOutcome>;
   /** Marks the connection invalid (valid: false, event instance.invalidated). */
   markInvalid(reason: string): Promise<void>;
-  /** Marks a connection that was invalid valid again after a successful call. */
-  markValid(): Promise<void>;
+  /** Marks a connection that was invalid valid again after a successful call (nothing to wait for when it was valid). */
+  markValid(): Promise<void> | undefined;
 }
 
 export interface RetryOptions {
@@ -321,7 +323,7 @@ export async function forwardRequest(input: ForwardInput): Promise<ForwardResult
     return recorder.replay() ?? 'unreplayable';
   };
 
-  let credential = await input.credentials.current();
+  let credential = input.credentials.currentNow?.() ?? (await input.credentials.current());
   let refreshed = false;
   let retriesUsed = 0;
   for (let attempt = 0; ; attempt++) {
@@ -400,7 +402,8 @@ export async function forwardRequest(input: ForwardInput): Promise<ForwardResult
         headers: passHeaders,
       });
     }
-    await input.credentials.markValid();
+    const marking = input.credentials.markValid();
+    if (marking !== undefined) await marking;
     return passThrough(res, attempt + 1, refreshed);
   }
 }

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../context.ts';
 import { forwardRequest, NO_RETRIES, retryOptionsFrom, type ForwardResult } from './forward.ts';
-import { openProxyConnection } from './connection.ts';
+import { openProxyConnection, openProxyConnectionNow } from './connection.ts';
 import { UsageRecorder } from './usage.ts';
 
 /** HTTP methods the proxy forwards (HEAD is answered through GET by the server). */
@@ -62,7 +62,8 @@ export interface ProxyCallTarget {
 export async function proxyCall(call: ProxyCallTarget): Promise<ForwardResult> {
   const { ctx, raw, res } = call;
   const { path, query } = splitProxyUrl(raw.url ?? '/', call.skipSegments);
-  const connection = await openProxyConnection(ctx, call.orgId, call.instanceId, { refreshFailureLimit: ctx.config.health.refreshFailureLimit });
+  const options = { refreshFailureLimit: ctx.config.health.refreshFailureLimit };
+  const connection = openProxyConnectionNow(ctx, call.orgId, call.instanceId, options) ?? (await openProxyConnection(ctx, call.orgId, call.instanceId, options));
   // The connector's default (`proxy.retries`), which the caller's X-Plugboard-Retry header overrides either way.
   const connectorRetries = connection.connector.proxy.retries;
   const retry = retryOptionsFrom(raw.headers, connectorRetries === 0 ? NO_RETRIES : { ...NO_RETRIES, maxRetries: connectorRetries });
