@@ -145,7 +145,6 @@ export class ProxyFastPath {
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const log = new CallLog(ctx.log, requestId);
-    res.setHeader('x-request-id', requestId);
     if (this.#logCompleted) {
       const url = route === ELEMENT ? '/proxy/*' : '/instances/:id/proxy/*';
       const completed = () => log.debug({ method: req.method, url, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request completed');
@@ -177,9 +176,14 @@ export class ProxyFastPath {
     }
   }
 
-  /** The provider's answer, as Fastify's reply sends a stream (status, headers, then the body piped). */
+  /**
+   * The provider's answer, as Fastify's reply sends a stream: status and headers go out with the first byte of the
+   * body (so a body that fails before it still gets the error answer), then the body, with backpressure. Every answer
+   * is one `writeHead` with all its headers (the request id among them): no header is set on its own.
+   */
   #send(req: IncomingMessage, res: ServerResponse, result: ForwardResult, requestId: string, log: CallLog): void {
     const { statusCode, headers, body } = result;
+    headers['x-request-id'] = requestId;
     if (req.method === 'HEAD') {
       // No body for HEAD: the provider's headers (its Content-Length included) and nothing else.
       body.on('error', (err) => log.error({ err }, 'Error on Stream found for HEAD route'));
@@ -196,15 +200,30 @@ export class ProxyFastPath {
       body.resume();
       return;
     }
-    res.statusCode = statusCode;
-    // setHeader, not writeHead: a body that fails before its first byte still gets a proper error answer.
-    for (const name in headers) res.setHeader(name, headers[name] as string | string[]);
+    let headWritten = false;
+    const resume = () => body.resume();
+    body.on('data', (chunk: Buffer) => {
+      if (!headWritten) {
+        headWritten = true;
+        res.writeHead(statusCode, headers);
+      }
+      if (!res.write(chunk)) {
+        body.pause();
+        res.once('drain', resume);
+      }
+    });
+    body.on('end', () => {
+      if (!headWritten) {
+        headWritten = true;
+        res.writeHead(statusCode, headers);
+      }
+      res.end();
+    });
     // A caller that goes away aborts the provider request (`proxyCall`), which destroys this body with an error.
     body.on('error', (err) => {
-      if (res.headersSent || req.destroyed) res.destroy();
+      if (headWritten || req.destroyed) res.destroy();
       else this.#sendError(res, err, requestId, log);
     });
-    body.pipe(res);
   }
 
   /** The one error body, logged as the server's error handler logs it. */
@@ -218,8 +237,11 @@ export class ProxyFastPath {
       return;
     }
     const text = JSON.stringify(errorBody(error, requestId, ctx.secrets));
-    if (error.headers !== undefined) for (const name in error.headers) res.setHeader(name, error.headers[name]);
-    res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+    const headers: Record<string, string | number> = { ...error.headers };
+    headers['x-request-id'] = requestId;
+    headers['content-type'] = 'application/json; charset=utf-8';
+    headers['content-length'] = Buffer.byteLength(text);
+    res.writeHead(error.status, headers).end(text);
   }
 }
 
