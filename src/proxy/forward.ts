@@ -144,20 +144,32 @@ export function buildTargetUrl(target: ProxyTarget, path: string, query: string)
       }
     }
   }
-  const callerPath = path.replace(/^\/+/, '');
-  const url = new URL(`${base.url.origin}${base.path}/${callerPath}${query === '' ? '' : `?${query}`}`);
-  if (url.origin !== base.url.origin || !(url.pathname === base.path || url.pathname.startsWith(`${base.path}/`))) {
+  let start = 0;
+  while (path.charCodeAt(start) === 47) start++;
+  const url = new URL(`${base.prefix}${start === 0 ? path : path.slice(start)}${query === '' ? '' : `?${query}`}`);
+  const pathname = url.pathname;
+  if (url.origin !== base.origin || !(pathname === base.path || pathname.startsWith(base.pathPrefix))) {
     throw badPath('The proxied path would leave the connection base URL.');
   }
   // Base URL query parameters (an API version, say) stay unless the caller sets the same name.
-  for (const [name, value] of base.url.searchParams) if (!url.searchParams.has(name)) url.searchParams.append(name, value);
+  if (base.hasQuery) for (const [name, value] of base.url.searchParams) if (!url.searchParams.has(name)) url.searchParams.append(name, value);
   return url;
 }
 
 /** Parsed base URLs by their text: a connection's base URL is parsed once, not on every call. */
-const baseCache = new Map<string, { url: URL; path: string }>();
+interface ParsedBase {
+  url: URL;
+  origin: string;
+  /** The base path without its trailing slashes, then with one: what every target path starts with. */
+  path: string;
+  pathPrefix: string;
+  /** Origin and path prefix, to which the caller's path is appended. */
+  prefix: string;
+  hasQuery: boolean;
+}
+const baseCache = new Map<string, ParsedBase>();
 
-function parsedBase(baseUrl: string): { url: URL; path: string } {
+function parsedBase(baseUrl: string): ParsedBase {
   const hit = baseCache.get(baseUrl);
   if (hit !== undefined) return hit;
   let url: URL;
@@ -166,7 +178,8 @@ function parsedBase(baseUrl: string): { url: URL; path: string } {
   } catch {
     throw new PlugboardError('VALIDATION_FAILED', `The connection's base URL "${baseUrl}" is not a valid URL; fix the connector or the connection's baseUrl override.`);
   }
-  const entry = { url, path: url.pathname.replace(/\/+$/, '') };
+  const path = url.pathname.replace(/\/+$/, '');
+  const entry: ParsedBase = { url, origin: url.origin, path, pathPrefix: `${path}/`, prefix: `${url.origin}${path}/`, hasQuery: url.search !== '' };
   if (baseCache.size > 10_000) baseCache.clear();
   baseCache.set(baseUrl, entry);
   return entry;
