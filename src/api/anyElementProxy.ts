@@ -1,6 +1,9 @@
 /**
  * `ANY /proxy/*` with `Authorization: User <userSecret>, Element <instanceToken>`: the Open Connectors way of calling
  * one connection, named by its instance token rather than its id. Same forwarding as `/instances/{id}/proxy/*`.
+ *
+ * Most calls are served by the lean path in front of Fastify (`src/proxy/fast-path.ts`), which does the same; this
+ * route describes the endpoint in the OpenAPI document and serves the requests the lean path hands over.
  */
 import { z } from 'zod';
 import { defineRoute } from './route.ts';

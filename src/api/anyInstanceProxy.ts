@@ -2,6 +2,9 @@
  * `ANY /instances/{id}/proxy/*`: calls the provider through one connection of the organization. Method, path, query,
  * headers (sanitised) and the body (streamed) are forwarded to the connection's base URL with its credentials; a dead
  * token answers 401 INVALID_ACCESS_TOKEN and marks the instance invalid. See docs/proxy.md.
+ *
+ * Most calls are served by the lean path in front of Fastify (`src/proxy/fast-path.ts`), which does the same; this
+ * route describes the endpoint in the OpenAPI document and serves the requests the lean path hands over.
  */
 import { z } from 'zod';
 import { defineRoute } from './route.ts';
