@@ -105,35 +105,75 @@ export async function findApiKeyCredential(db: Kysely<Database>, lookup: string)
 }
 
 /**
- * Resolved keys kept briefly in this process, so authenticating a busy caller is not a store read per request. On
- * SQLite an entry is also tagged with the database's change stamp and dropped as soon as anything is written, by this
- * process or another (so a revocation anywhere takes effect on the next request). On PostgreSQL a revocation through
- * `revokeApiKey` in this process drops the entry at once (before and after its write, and a lookup that overlapped a
- * revocation does not store what it read); one written by another process sharing the database takes effect here
- * within API_KEY_CACHE_MS (docs/security.md). Unknown lookups are not cached, so a new key works at once. The secret
- * is still compared with the cached hash on every request.
+ * Resolved keys kept briefly in this process, so authenticating a busy caller is not a store read per request. An
+ * entry lives at most API_KEY_CACHE_MS and is dropped sooner when anything may have changed it:
+ * - on SQLite it is tagged with the database's change stamp and dropped as soon as anything is written, by this
+ *   process or another;
+ * - on PostgreSQL every write that can change a key (revocation, its user or organization changing or going) sends a
+ *   notice from a trigger in its own transaction, and the store's listener (`postgres/notify.ts`) drops the matching
+ *   entries as the notice arrives, in every process sharing the database. The cache serves nothing while that listener
+ *   is not live (not yet connected, or reconnecting): each authentication then reads the store, so a revocation never
+ *   waits on the listener. Any other database (no change stamp, no listener) is read every time.
+ * In every case a revocation through `revokeApiKey` drops the entry of this process at once (before and after its
+ * write), and a lookup that overlapped a revocation, a notice or a change of the listener's state does not store what
+ * it read. Unknown lookups are not cached, so a new key works at once. The secret is still compared with the cached
+ * hash on every request (docs/security.md).
  */
 export const API_KEY_CACHE_MS = 5_000;
 const API_KEY_CACHE_SIZE = 10_000;
 type CachedKey = { key: ApiKey & { secretHash: string }; until: number; stamp: string | undefined };
-const keyCaches = new WeakMap<Kysely<Database>, Map<string, CachedKey>>();
-/** Bumped on every local revocation: a lookup that started before one does not store what it read. */
-let revocations = 0;
-
-function forgetCachedApiKey(db: Kysely<Database>, id: string): void {
-  revocations++;
-  const cache = keyCaches.get(db);
-  if (cache === undefined) return;
-  for (const [lookup, entry] of cache) if (entry.key.id === id) cache.delete(lookup);
+interface KeyCache {
+  entries: Map<string, CachedKey>;
+  /** SQLite's change stamp; undefined on PostgreSQL. */
+  stamp: (() => string) | undefined;
+  /** Whether entries may be served: always on SQLite, while the credential listener is live on PostgreSQL. */
+  live: boolean;
+  /** Bumped on every drop: a lookup that started before one does not store what it read. */
+  generation: number;
 }
+const keyCaches = new WeakMap<Kysely<Database>, KeyCache>();
 
-function keyCacheOf(db: Kysely<Database>): Map<string, CachedKey> {
+/** What a credential notice asks to drop: the entries of one key, of one user's keys, of one organization's, or all. */
+export type CredentialNotice = { kind: 'api_key' | 'user' | 'organization'; id: string } | { kind: 'all' };
+
+function keyCacheOf(db: Kysely<Database>): KeyCache {
   let cache = keyCaches.get(db);
   if (cache === undefined) {
-    cache = new Map();
+    const stamp = changeStampOf(db);
+    cache = { entries: new Map(), stamp, live: stamp !== undefined, generation: 0 };
     keyCaches.set(db, cache);
   }
   return cache;
+}
+
+function ownerOf(key: ApiKey, kind: 'api_key' | 'user' | 'organization'): string {
+  return kind === 'api_key' ? key.id : kind === 'user' ? key.userId : key.orgId;
+}
+
+/** Drops the cached entries a credential notice names (all of them for `all`). */
+export function dropCachedCredentials(db: Kysely<Database>, notice: CredentialNotice): void {
+  const cache = keyCacheOf(db);
+  cache.generation++;
+  if (notice.kind === 'all') {
+    cache.entries.clear();
+    return;
+  }
+  for (const [lookup, entry] of cache.entries) if (ownerOf(entry.key, notice.kind) === notice.id) cache.entries.delete(lookup);
+}
+
+/**
+ * PostgreSQL: whether the credential listener of `db` is live. Either change empties the cache: notices sent while
+ * nobody listened are lost, so nothing read before can be trusted.
+ */
+export function setKeyCacheLive(db: Kysely<Database>, live: boolean): void {
+  const cache = keyCacheOf(db);
+  cache.live = live;
+  cache.generation++;
+  cache.entries.clear();
+}
+
+function forgetCachedApiKey(db: Kysely<Database>, id: string): void {
+  dropCachedCredentials(db, { kind: 'api_key', id });
 }
 
 /**
@@ -141,22 +181,25 @@ function keyCacheOf(db: Kysely<Database>): Map<string, CachedKey> {
  * undefined on a miss, which says nothing about the key: `findApiKeyCredentialCached` then reads the store.
  */
 export function cachedApiKeyCredential(db: Kysely<Database>, lookup: string, now = Date.now()): (ApiKey & { secretHash: string }) | undefined {
-  const hit = keyCaches.get(db)?.get(lookup);
-  if (hit === undefined || hit.until <= now || hit.stamp !== changeStampOf(db)?.()) return undefined;
+  const cache = keyCaches.get(db);
+  if (cache === undefined || !cache.live) return undefined;
+  const hit = cache.entries.get(lookup);
+  if (hit === undefined || hit.until <= now || hit.stamp !== cache.stamp?.()) return undefined;
   return hit.key;
 }
 
 /** `findApiKeyCredential` through the per-process cache (the authentication path). */
 export async function findApiKeyCredentialCached(db: Kysely<Database>, lookup: string, now = Date.now()): Promise<(ApiKey & { secretHash: string }) | undefined> {
   const cache = keyCacheOf(db);
-  const stamp = changeStampOf(db)?.();
-  const hit = cache.get(lookup);
+  if (!cache.live) return findApiKeyCredential(db, lookup);
+  const stamp = cache.stamp?.();
+  const hit = cache.entries.get(lookup);
   if (hit !== undefined && hit.until > now && hit.stamp === stamp) return hit.key;
-  const seen = revocations;
+  const seen = cache.generation;
   const key = await findApiKeyCredential(db, lookup);
-  if (key !== undefined && seen === revocations) {
-    if (cache.size >= API_KEY_CACHE_SIZE) cache.clear();
-    cache.set(lookup, { key, until: now + API_KEY_CACHE_MS, stamp });
+  if (key !== undefined && seen === cache.generation && cache.live) {
+    if (cache.entries.size >= API_KEY_CACHE_SIZE) cache.entries.clear();
+    cache.entries.set(lookup, { key, until: now + API_KEY_CACHE_MS, stamp });
   }
   return key;
 }
