@@ -119,7 +119,7 @@ const INSTALLERS: Array<(ctx: AppContext) => Promise<void>> = [
 export async function createContext(config: Config, options: CreateContextOptions = {}): Promise<AppContext> {
   const secrets = new SecretScrubber();
   const log = createLogger({ level: config.logLevel, scrubber: secrets, ...(options.logStream === undefined ? {} : { stream: options.logStream }) });
-  const store = await openStore({ dataDir: config.dataDir, ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }) });
+  const store = await openStore({ dataDir: config.dataDir, log, ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }) });
   try {
     const freshStore = await keyringIsEmpty(store.db);
     const masterKeys = resolveMasterKeys({ dataDir: config.dataDir, embedded: isEmbedded(config), freshStore, ...(config.masterKey === undefined ? {} : { masterKey: config.masterKey }) });

@@ -9,6 +9,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.ts';
 import { NodeSqliteDatabase, registerChangeStamp } from './sqlite/database.ts';
 import { createPool } from './postgres/pool.ts';
+import { listenForCredentialWrites, type CredentialListener, type ListenerLog } from './postgres/notify.ts';
 import { migrateToLatest, pendingMigrationNames } from './migrate.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -32,6 +33,8 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /** PostgreSQL: where the credential listener reports losing and regaining its connection. */
+  log?: ListenerLog;
 }
 
 export const SQLITE_FILE = 'plugboard.db';
@@ -39,6 +42,7 @@ export const SQLITE_FILE = 'plugboard.db';
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   let db: Kysely<Database>;
   let dialect: Dialect;
+  let listener: CredentialListener | undefined;
   if (options.databaseUrl === undefined) {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const file = path.join(options.dataDir, SQLITE_FILE);
@@ -49,6 +53,8 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   } else {
     dialect = 'postgres';
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(options.databaseUrl, options.poolSize) }) });
+    // One connection outside the pool LISTENs for credential writes by any process (docs/security.md).
+    listener = listenForCredentialWrites(db, options.databaseUrl, options.log);
   }
   let closed = false;
   const store: Store = {
@@ -61,6 +67,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     async close() {
       if (closed) return;
       closed = true;
+      await listener?.close();
       await db.destroy();
     },
   };
