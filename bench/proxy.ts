@@ -17,7 +17,8 @@
  *                       [--upstream-latency-ms 0] [--latency-seconds 3] [--soak-seconds 5] [--profile <dir>] [--json]
  *
  * `--upstream-latency-ms` makes the sandbox wait before answering (a provider's think time); `--profile <dir>` starts
- * every proxy process (Plugboard and the pass-through) with `--cpu-prof` writing into that directory.
+ * every proxy process (Plugboard and the pass-through) with `--cpu-prof` (sampling every 100 us) writing into that
+ * directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
@@ -147,7 +148,7 @@ class Child {
   }
 
   static start(role: Role, args: string[]): Promise<Child> {
-    const profile = role !== 'sandbox' && profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const profile = role !== 'sandbox' && profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=100'] : [];
     const nodeArgs = ['--expose-gc', ...profile, fileURLToPath(import.meta.url), 'serve', role, ...args];
     const child = spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
