@@ -8,21 +8,20 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, request as undiciRequest } from 'undici';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { startSandbox, type Sandbox, DEFAULT_CLIENT } from '../../src/sandbox/index.ts';
+import { type Sandbox, DEFAULT_CLIENT } from '../../src/sandbox/index.ts';
 import { ProxyFastPath, proxyRouteOf } from '../../src/proxy/fast-path.ts';
 import { splitProxyUrl } from '../../src/proxy/handler.ts';
+import { listenOnLoopback, startProxyWorld, type LoopbackServer, type ProxyWorld } from './support.ts';
 
 let app: TestApp;
 let sandbox: Sandbox;
-let echo: { url: string; close(): Promise<void> };
+let echo: LoopbackServer;
 const SLOW_MS = 400;
 
-async function startEcho() {
-  const server = http.createServer((req, res) => {
+function startEcho() {
+  return listenOnLoopback((req, res) => {
     req.resume();
     req.on('end', () => {
       const answer = () => res.writeHead(200, { 'content-type': 'application/json', 'x-provider': 'echo' }).end(JSON.stringify({ method: req.method, url: req.url }));
@@ -30,27 +29,16 @@ async function startEcho() {
       else answer();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
 }
 
+let world: ProxyWorld<typeof echo>;
+
 before(async () => {
-  sandbox = await startSandbox({ autoApprove: true });
-  echo = await startEcho();
-  app = await startTestApp();
+  world = await startProxyWorld(startEcho);
+  ({ sandbox, provider: echo, app } = world);
 });
 
-after(async () => {
-  await app.close();
-  await echo.close();
-  await sandbox.close();
-});
+after(() => world.close());
 
 async function instance(on: TestApp, name: string, baseUrl: string): Promise<{ id: string; token: string }> {
   const issued = sandbox.admin.issueTokens({ clientId: DEFAULT_CLIENT.id, userId: 'user-alice', scope: 'profile files.read' });
@@ -174,13 +162,12 @@ test('what the fast path does not recognise reaches the next handler untouched; 
   const { id } = await instance(app, 'fast-handover', echo.url);
   const fastPath = new ProxyFastPath(app.ctx);
   const handedOver: string[] = [];
-  const server = http.createServer((req, res) => {
+  const front = await listenOnLoopback((req, res) => {
     if (fastPath.handle(req, res)) return;
     handedOver.push(`${req.method} ${req.url}`);
     res.writeHead(299).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = front.url;
   const auth = { authorization: `Bearer ${app.apiKey}` };
   try {
     for (const [method, path, headers] of [
@@ -209,19 +196,17 @@ test('what the fast path does not recognise reaches the next handler untouched; 
       app.ctx.shuttingDown = false;
     }
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await front.close();
   }
 });
 
 test('close() waits for the calls in flight, and the fast path takes no new call once closing', async () => {
   const { id } = await instance(app, 'fast-drain', echo.url);
   const fastPath = new ProxyFastPath(app.ctx);
-  const server = http.createServer((req, res) => {
+  const front = await listenOnLoopback((req, res) => {
     if (!fastPath.handle(req, res)) res.writeHead(299).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = front.url;
   const auth = { authorization: `Bearer ${app.apiKey}` };
   try {
     const inFlight = raw('GET', `/instances/${id}/proxy/slow`, auth, base);
@@ -241,8 +226,7 @@ test('close() waits for the calls in flight, and the fast path takes no new call
     await closing;
     assert.equal(fastPath.inFlight, 0);
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await front.close();
   }
 });
 

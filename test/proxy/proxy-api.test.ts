@@ -9,11 +9,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, request as undiciRequest } from 'undici';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { startSandbox, type Sandbox, DEFAULT_CLIENT } from '../../src/sandbox/index.ts';
+import type { TestApp } from '../support/app.ts';
+import { type Sandbox, DEFAULT_CLIENT } from '../../src/sandbox/index.ts';
 import { deployConnector } from '../connections/fixtures.ts';
+import { listenOnLoopback, startProxyWorld, type ProxyWorld } from './support.ts';
 
 let app: TestApp;
 let sandbox: Sandbox;
@@ -22,7 +22,7 @@ let echo: { url: string; seen: Array<{ method: string; url: string; headers: htt
 
 async function startEcho() {
   const seen: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string }> = [];
-  const server = http.createServer((req, res) => {
+  const server = await listenOnLoopback((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -39,28 +39,17 @@ async function startEcho() {
       res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'provider=1', 'x-provider': 'echo' }).end(JSON.stringify({ method: entry.method, url: entry.url, length: entry.body.length }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return { url: server.url, seen, close: server.close };
 }
 
+let world: ProxyWorld<typeof echo>;
+
 before(async () => {
-  sandbox = await startSandbox({ autoApprove: true });
-  echo = await startEcho();
-  app = await startTestApp();
+  world = await startProxyWorld(startEcho);
+  ({ sandbox, provider: echo, app } = world);
 });
 
-after(async () => {
-  await app.close();
-  await echo.close();
-  await sandbox.close();
-});
+after(() => world.close());
 
 /** A sandbox connection holding imported tokens (no refresh token unless given), pointed at `baseUrl`. */
 async function sandboxInstance(name: string, baseUrl: string, withRefresh = false) {
