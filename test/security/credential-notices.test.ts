@@ -105,6 +105,13 @@ describe('credential notices across apps sharing PostgreSQL', { skip }, () => {
     await until('the observer got the notice', () => payloads.length > notices, NOTICE_BOUND_MS);
     assert.deepEqual([...new Set(payloads.slice(notices))], [`api_key:${key.id}`]);
     assert.ok(payloads.every((p) => !p.includes(key.secret.split('_')[2] as string)));
+    // Recording a key's use notifies nothing: a sentinel sent after it is the next notice to arrive (notices from one
+    // session arrive in commit order).
+    const beforeTouch = payloads.length;
+    await observer.query('UPDATE api_keys SET last_used_at = $1', [new Date().toISOString()]);
+    await observer.query("SELECT pg_notify('plugboard_credentials', 'sentinel')");
+    await until('the sentinel arrives', () => payloads.includes('sentinel'), NOTICE_BOUND_MS);
+    assert.deepEqual(payloads.slice(beforeTouch), ['sentinel']);
     // A's own key still works on both apps.
     assert.equal((await a.call('GET', '/api-keys')).status, 200);
     assert.equal(await callB(a.apiKey), 200);
