@@ -132,13 +132,6 @@ interface ErasureJobData {
 }
 
 const PROVIDER_BODY_MAX = 8 * 1024;
-/** Connections snapshotted between two turns of the event loop while a batch is collected. */
-const COLLECT_YIELD_EVERY = 50;
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 /** Grants sealed together in one `revocation_grant_batches` envelope (about 50 KB of envelope text at most). */
 const GRANTS_PER_ENVELOPE = 100;
 const REDACTED = '[redacted]';
@@ -686,9 +679,6 @@ export class RevocationService {
       if (!defs.has(row.element_key)) defs.set(row.element_key, await this.connectorOrNull(orgId, row.element_key));
       const grant = await this.snapshot(orgId, row, defs.get(row.element_key) ?? null);
       prepared.push({ row, revocation: this.newRevocation(orgId, row, 'erasure', request.id, grant, now, ids[n++]), grant });
-      // Opening the secrets of a whole batch only ever awaits settled promises: without a turn of the event loop now
-      // and then, provider answers of the running revocation batches would wait for the collection to finish.
-      if (n % COLLECT_YIELD_EVERY === 0) await yieldToEventLoop();
     }
     if (prepared.length === 0) return [];
     const dialect = this.ctx.store.dialect;
@@ -757,7 +747,6 @@ export class RevocationService {
         if (rows.length === 0) break;
         const created = await this.eraseBatch(data.orgId, request, rows);
         await this.enqueueBatches(data.orgId, request.id, created);
-        await yieldToEventLoop();
         if (created.length === 0) {
           // Every matching connection is leased by a refresh in flight: wait for the leases to end.
           idle += 1;
