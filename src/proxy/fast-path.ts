@@ -97,11 +97,12 @@ const noop = () => undefined;
 
 export class ProxyFastPath {
   readonly #ctx: AppContext;
-  /** The route pattern named in the debug line of each finished request, or null when that line is off. */
+  /** Whether each finished request gets its debug line (decided once, as the server decides for its own hook). */
   readonly #logCompleted: boolean;
   #closing = false;
   #inFlight = 0;
   #drained: (() => void) | null = null;
+  #closed: Promise<void> | null = null;
 
   constructor(ctx: AppContext) {
     this.#ctx = ctx;
@@ -116,10 +117,10 @@ export class ProxyFastPath {
   /** Refuses new calls from now on (they go to Fastify); resolves once the in-flight ones are done. */
   close(): Promise<void> {
     this.#closing = true;
-    if (this.#inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
+    this.#closed ??= this.#inFlight === 0 ? Promise.resolve() : new Promise((resolve) => {
       this.#drained = resolve;
     });
+    return this.#closed;
   }
 
   /** Serves the request if it is a proxy call this path handles; false hands it to Fastify untouched. */
