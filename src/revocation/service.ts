@@ -71,7 +71,7 @@ export interface RevocationSettings {
   erasureBatchSize: number;
   /** Revocation batch jobs running at once per process (their provider calls share the per-provider limit). */
   batchConcurrency: number;
-  /** Receipt lines written per transaction inside a batch. */
+  /** Receipt lines written per transaction inside a batch (the default, the batch size, writes them once per batch). */
   receiptFlushSize: number;
   /** A pending revocation untouched this long is assumed orphaned (crash) and re-enqueued by the recovery sweep. */
   recoveryAfterMs: number;
@@ -536,10 +536,11 @@ export class RevocationService {
 
   /**
    * The `erasure.revoke-batch` job: one statement counts an attempt for the batch's still-pending revocations and
-   * reads their sealed grants (ended rows are skipped, so a redone batch only redoes what has no receipt line yet);
-   * provider calls run through the per-provider gate; receipt lines are written `receiptFlushSize` per transaction,
-   * each dropping the sealed grants. Transient failures leave the batch as single revocation jobs with backoff or
-   * the provider's Retry-After.
+   * returns them (ended rows are skipped, so a redone batch only redoes what has no receipt line yet), then each grant
+   * envelope they name is opened once; provider calls run through the per-provider gate; receipt lines are written
+   * `receiptFlushSize` per transaction (the whole batch by default), each dropping the grants of the rows it ends and
+   * the envelopes no pending row names any more. Transient failures leave the batch as single revocation jobs, each
+   * with its grant in its own envelope, with backoff or the provider's Retry-After.
    */
   private async runBatchJob(data: BatchJobData, job: JobContext): Promise<void> {
     const rows = await startAttempts(this.db, data.revocationIds, nowIso());
@@ -665,7 +666,7 @@ export class RevocationService {
   /**
    * Erases one batch atomically: deletes the connections (secrets, configuration, tags) that are not leased by a
    * refresh in flight and unchanged since they were read, their events and executions, and inserts their pending
-   * revocations with the sealed grants. Returns the revocations created.
+   * revocations with their grants sealed in envelopes of up to GRANTS_PER_ENVELOPE. Returns the revocations created.
    */
   private async eraseBatch(orgId: string, request: ErasureRequestTable, rows: ConnectionRow[]): Promise<RevocationTable[]> {
     const now = nowIso();
