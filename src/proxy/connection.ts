@@ -79,10 +79,16 @@ function openCached(ctx: ProxyContext, row: ConnectionRow, field: 'access_token'
   return secret;
 }
 
+const OAUTH_TYPES: ReadonlySet<string> = new Set(['oauth2_authorization_code', 'oauth2_client_credentials']);
+
 interface ResolvedConnection {
   row: ConnectionRow;
   connector: ConnectorDefinition;
   target: ProxyTarget;
+  /** When an OAuth token must be refreshed before use (its expiry less the margin), in ms; Infinity when it has none. */
+  refreshDueAt: number;
+  /** The credential opened from this row, once a call has opened it (an entry lives only as long as its row). */
+  credential?: ProxyCredential | null;
 }
 
 async function resolveConnection(ctx: ProxyContext, orgId: string, instanceId: string): Promise<ResolvedConnection> {
@@ -96,7 +102,9 @@ async function resolveConnection(ctx: ProxyContext, orgId: string, instanceId: s
     policy: { allowPrivateTargets: insecure.privateNetwork },
     allowPlainHttp: insecure.plainHttp,
   };
-  return { row, connector, target };
+  // Only OAuth tokens expire and refresh; API keys and basic credentials are used as they are.
+  const refreshDueAt = OAUTH_TYPES.has(row.auth_type) && row.expires_at !== null ? Date.parse(row.expires_at) - REFRESH_MARGIN_MS : Infinity;
+  return { row, connector, target, refreshDueAt };
 }
 
 /**
@@ -149,7 +157,7 @@ async function loadConnection(ctx: ProxyContext, orgId: string, instanceId: stri
 
 function usable(ctx: ProxyContext, resolved: ResolvedConnection, options: ProxyConnectionOptions): ProxyConnection {
   assertUsable(stateOf(resolved.row));
-  return { row: resolved.row, connector: resolved.connector, target: resolved.target, credentials: new StoredCredentials(ctx, resolved.row, options) };
+  return { row: resolved.row, connector: resolved.connector, target: resolved.target, credentials: new StoredCredentials(ctx, resolved, options) };
 }
 
 /**
@@ -170,40 +178,45 @@ export async function openProxyConnection(ctx: ProxyContext, orgId: string, inst
   return usable(ctx, currentEntry(ctx, orgId, instanceId) ?? (await loadConnection(ctx, orgId, instanceId)), options);
 }
 
-const OAUTH_TYPES: ReadonlySet<string> = new Set(['oauth2_authorization_code', 'oauth2_client_credentials']);
-
 /** The credential operations of one call on one stored connection (one object per call, no closures). */
 class StoredCredentials implements ConnectionCredentials {
   readonly #ctx: ProxyContext;
+  readonly #resolved: ResolvedConnection;
   readonly #row: ConnectionRow;
   readonly #options: ProxyConnectionOptions;
   #knownValid: boolean;
 
-  constructor(ctx: ProxyContext, row: ConnectionRow, options: ProxyConnectionOptions) {
+  constructor(ctx: ProxyContext, resolved: ResolvedConnection, options: ProxyConnectionOptions) {
     this.#ctx = ctx;
-    this.#row = row;
+    this.#resolved = resolved;
+    this.#row = resolved.row;
     this.#options = options;
-    this.#knownValid = row.valid === 1;
+    this.#knownValid = resolved.row.valid === 1;
   }
 
   /** The credential from the row already loaded, or null when an OAuth token must be refreshed first. */
   currentNow(): ProxyCredential | null {
+    const resolved = this.#resolved;
+    // A token that is not close to expiry needs no lock and no second read.
+    if (resolved.refreshDueAt <= Date.now()) return null;
+    return (resolved.credential ??= this.#open());
+  }
+
+  #open(): ProxyCredential | null {
     const row = this.#row;
     if (OAUTH_TYPES.has(row.auth_type)) {
-      // A token that is not close to expiry needs no lock and no second read.
-      if (row.expires_at !== null && Date.parse(row.expires_at) - REFRESH_MARGIN_MS <= Date.now()) return null;
       const token = openCached(this.#ctx, row, 'access_token');
-      return token === null ? null : { kind: 'token', value: token };
+      return token === null ? null : Object.freeze({ kind: 'token', value: token });
     }
     if (row.auth_type === 'basic') {
       const username = openCached(this.#ctx, row, 'username');
       const password = openCached(this.#ctx, row, 'password');
       if (username === null || password === null) throw missingCredential(row.id, 'username and password');
-      return { kind: 'basic', username, password };
+      return Object.freeze({ kind: 'basic', username, password });
     }
     const apiKey = openCached(this.#ctx, row, 'api_key');
     if (apiKey === null) throw missingCredential(row.id, 'API key');
-    return { kind: 'token', value: apiKey };
+    return Object.freeze({ kind: 'token', value: apiKey });
   }
 
   async current(): Promise<ProxyCredential> {

@@ -185,13 +185,16 @@ function parsedBase(baseUrl: string): ParsedBase {
   return entry;
 }
 
+const AUTHORIZATION: readonly string[] = Object.freeze(['authorization']);
+const NOTHING: readonly string[] = Object.freeze([]);
+
 /** Applies the credential to a copy of the headers and the URL; returns the names to strip on a cross-origin redirect. */
 export function applyCredential(
   placement: CredentialPlacement,
   credential: ProxyCredential,
   headers: OutgoingHeaders,
   url: URL,
-): { headers: OutgoingHeaders; url: URL; credentialHeaders: string[]; credentialQueryParameters: string[] } {
+): { headers: OutgoingHeaders; url: URL; credentialHeaders: readonly string[]; credentialQueryParameters: readonly string[] } {
   const out = { ...headers };
   // Only the query placement changes the URL; the others share the caller's (already private) URL object.
   const target = placement.in === 'query' ? new URL(url) : url;
@@ -200,23 +203,23 @@ export function applyCredential(
     case 'bearer':
       if (secret === null) throw new PlugboardError('INTERNAL', 'The connector places a bearer token but the connection holds a username and password.');
       out.authorization = `${placement.scheme} ${secret}`;
-      return { headers: out, url: target, credentialHeaders: ['authorization'], credentialQueryParameters: [] };
+      return { headers: out, url: target, credentialHeaders: AUTHORIZATION, credentialQueryParameters: NOTHING };
     case 'header': {
       if (secret === null) throw new PlugboardError('INTERNAL', 'The connector places a header credential but the connection holds a username and password.');
       const name = placement.name.toLowerCase();
       out[name] = `${placement.prefix}${secret}`;
-      return { headers: out, url: target, credentialHeaders: [name], credentialQueryParameters: [] };
+      return { headers: out, url: target, credentialHeaders: [name], credentialQueryParameters: NOTHING };
     }
     case 'query':
       if (secret === null) throw new PlugboardError('INTERNAL', 'The connector places a query credential but the connection holds a username and password.');
       // The caller cannot inject its own value for the credential parameter.
       target.searchParams.delete(placement.name);
       target.searchParams.append(placement.name, secret);
-      return { headers: out, url: target, credentialHeaders: [], credentialQueryParameters: [placement.name] };
+      return { headers: out, url: target, credentialHeaders: NOTHING, credentialQueryParameters: [placement.name] };
     case 'basic': {
       const pair = credential.kind === 'basic' ? `${credential.username}:${credential.password}` : `${credential.value}:`;
       out.authorization = `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
-      return { headers: out, url: target, credentialHeaders: ['authorization'], credentialQueryParameters: [] };
+      return { headers: out, url: target, credentialHeaders: AUTHORIZATION, credentialQueryParameters: NOTHING };
     }
   }
 }
@@ -351,8 +354,8 @@ export async function forwardRequest(input: ForwardInput): Promise<ForwardResult
       policy: input.target.policy,
       credentialHeaders: applied.credentialHeaders,
       credentialQueryParameters: applied.credentialQueryParameters,
-      ...(input.signal === undefined ? {} : { signal: input.signal }),
-      ...(input.dispatcher === undefined ? {} : { dispatcher: input.dispatcher }),
+      signal: input.signal,
+      dispatcher: input.dispatcher,
     });
     const canReplay = attempt === 0 ? recorder === null || recorder.replay() !== null : true;
 
