@@ -102,8 +102,10 @@ async function resolveConnection(ctx: ProxyContext, orgId: string, instanceId: s
     policy: { allowPrivateTargets: insecure.privateNetwork },
     allowPlainHttp: insecure.plainHttp,
   };
-  // Only OAuth tokens expire and refresh; API keys and basic credentials are used as they are.
-  const refreshDueAt = OAUTH_TYPES.has(row.auth_type) && row.expires_at !== null ? Date.parse(row.expires_at) - REFRESH_MARGIN_MS : Infinity;
+  // Only OAuth tokens expire and refresh; API keys and basic credentials are used as they are. An expiry that does
+  // not parse counts as due (refresh first), as it always has.
+  const expiresAt = OAUTH_TYPES.has(row.auth_type) && row.expires_at !== null ? Date.parse(row.expires_at) : Infinity;
+  const refreshDueAt = Number.isNaN(expiresAt) ? -Infinity : expiresAt - REFRESH_MARGIN_MS;
   return { row, connector, target, refreshDueAt };
 }
 
