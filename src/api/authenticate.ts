@@ -77,13 +77,13 @@ function apiKeyPrincipal(ctx: AppContext, presented: string, key: (ApiKey & { se
  * Null otherwise, which is not a verdict: `authenticate` then decides, reading the store when it must. The hot path
  * of API reads, where a promise and a deferred continuation per request are a measurable share of the CPU.
  */
-export function authenticateNow(ctx: AppContext, header: string | undefined, mode: Exclude<AuthMode, 'none'>): Principal | null {
+export function authenticateNow(ctx: AppContext, header: string | undefined, mode: Exclude<AuthMode, 'none'>, stamp?: string): Principal | null {
   if (mode !== 'org') return null;
   const parsed = parseAuthorization(header);
   if (parsed === null || parsed.kind !== 'bearer') return null;
   const lookup = parseCredential(parsed.apiKey, 'pb');
   if (lookup === null) return null;
-  const key = cachedApiKeyCredential(ctx.store.db, lookup.lookup);
+  const key = cachedApiKeyCredential(ctx.store.db, lookup.lookup, Date.now(), stamp);
   return key === undefined ? null : apiKeyPrincipal(ctx, parsed.apiKey, key);
 }
 

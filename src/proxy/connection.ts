@@ -139,12 +139,15 @@ function remember(db: object, orgId: string, instanceId: string, entry: CachedCo
   ofOrg.set(instanceId, entry);
 }
 
-/** The cached connection when nothing has been written to the database since it was read; otherwise null. */
-function currentEntry(ctx: ProxyContext, orgId: string, instanceId: string): ResolvedConnection | null {
+/**
+ * The cached connection when nothing has been written to the database since it was read; otherwise null. `stamp`:
+ * the change stamp when the caller read it in this same synchronous turn, else it is read here.
+ */
+function currentEntry(ctx: ProxyContext, orgId: string, instanceId: string, stamp: string | undefined): ResolvedConnection | null {
   const stampOf = changeStampOf(ctx.store.db);
   if (stampOf === undefined) return null;
   const hit = connectionCaches.get(ctx.store.db)?.byOrg.get(orgId)?.get(instanceId);
-  return hit !== undefined && hit.stamp === stampOf() ? hit : null;
+  return hit !== undefined && hit.stamp === (stamp ?? stampOf()) ? hit : null;
 }
 
 async function loadConnection(ctx: ProxyContext, orgId: string, instanceId: string): Promise<ResolvedConnection> {
@@ -167,8 +170,8 @@ function usable(ctx: ProxyContext, resolved: ResolvedConnection, options: ProxyC
  * path. Null is not a verdict: `openProxyConnection` then reads the store. Throws like `openProxyConnection` for a
  * disabled or revoked connection.
  */
-export function openProxyConnectionNow(ctx: ProxyContext, orgId: string, instanceId: string, options: ProxyConnectionOptions): ProxyConnection | null {
-  const resolved = currentEntry(ctx, orgId, instanceId);
+export function openProxyConnectionNow(ctx: ProxyContext, orgId: string, instanceId: string, options: ProxyConnectionOptions, stamp?: string): ProxyConnection | null {
+  const resolved = currentEntry(ctx, orgId, instanceId, stamp);
   return resolved === null ? null : usable(ctx, resolved, options);
 }
 
@@ -177,7 +180,7 @@ export function openProxyConnectionNow(ctx: ProxyContext, orgId: string, instanc
  * credential operations are built per call: they remember whether this call already knows the connection valid.
  */
 export async function openProxyConnection(ctx: ProxyContext, orgId: string, instanceId: string, options: ProxyConnectionOptions): Promise<ProxyConnection> {
-  return usable(ctx, currentEntry(ctx, orgId, instanceId) ?? (await loadConnection(ctx, orgId, instanceId)), options);
+  return usable(ctx, currentEntry(ctx, orgId, instanceId, undefined) ?? (await loadConnection(ctx, orgId, instanceId)), options);
 }
 
 /** The credential operations of one call on one stored connection (one object per call, no closures). */

@@ -24,6 +24,7 @@ import { PlugboardError } from '../core/errors.ts';
 import { authenticate, authenticateNow } from '../api/authenticate.ts';
 import { hasPermission } from '../api/route.ts';
 import { errorBody, toPlugboardError } from '../api/error-body.ts';
+import { changeStampOf } from '../store/sqlite/database.ts';
 import { proxyCall, type ProxyCallLog } from './handler.ts';
 import type { ForwardResult } from './forward.ts';
 
@@ -155,20 +156,26 @@ export class ProxyFastPath {
     try {
       let orgId: string;
       let instanceId: string;
+      let stamp: string | undefined;
       if (route === ELEMENT) {
         const principal = await authenticate(ctx, authorization, 'element');
         orgId = principal.orgId;
         instanceId = principal.instanceId as string;
       } else {
         // Synchronously when the key is in the cache (the secret is still hashed and compared), else from the store.
-        const principal = authenticateNow(ctx, authorization, 'org') ?? (await authenticate(ctx, authorization, 'org'));
+        // On SQLite one read of the change stamp then serves the key cache and the connection cache: nothing awaits
+        // between here and the connection lookup at the start of proxyCall, so no write can land in between.
+        const sameTurn = changeStampOf(ctx.store.db)?.();
+        const cached = authenticateNow(ctx, authorization, 'org', sameTurn);
+        const principal = cached ?? (await authenticate(ctx, authorization, 'org'));
+        if (cached !== null) stamp = sameTurn;
         if (!hasPermission(principal, 'instances:write')) {
           throw new PlugboardError('FORBIDDEN', 'This call needs the permission instances:write, which these credentials do not have');
         }
         orgId = principal.orgId;
         instanceId = route;
       }
-      const result = await proxyCall({ ctx, orgId, instanceId, skipSegments: route === ELEMENT ? 1 : 3, raw: req, res, log });
+      const result = await proxyCall({ ctx, orgId, instanceId, skipSegments: route === ELEMENT ? 1 : 3, raw: req, res, log, stamp });
       this.#send(req, res, result, requestId, log);
     } catch (error) {
       this.#sendError(res, error, requestId, log);

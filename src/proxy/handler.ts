@@ -52,6 +52,11 @@ export interface ProxyCallTarget {
   raw: IncomingMessage;
   res: ServerResponse;
   log: ProxyCallLog;
+  /**
+   * The SQLite change stamp the caller read in the same synchronous turn as this call (no await in between), so the
+   * connection cache checks against it instead of reading it again; absent otherwise.
+   */
+  stamp?: string | undefined;
 }
 
 /**
@@ -63,7 +68,7 @@ export async function proxyCall(call: ProxyCallTarget): Promise<ForwardResult> {
   const { ctx, raw, res } = call;
   const { path, query } = splitProxyUrl(raw.url ?? '/', call.skipSegments);
   const options = { refreshFailureLimit: ctx.config.health.refreshFailureLimit };
-  const connection = openProxyConnectionNow(ctx, call.orgId, call.instanceId, options) ?? (await openProxyConnection(ctx, call.orgId, call.instanceId, options));
+  const connection = openProxyConnectionNow(ctx, call.orgId, call.instanceId, options, call.stamp) ?? (await openProxyConnection(ctx, call.orgId, call.instanceId, options));
   // The connector's default (`proxy.retries`), which the caller's X-Plugboard-Retry header overrides either way.
   const connectorRetries = connection.connector.proxy.retries;
   const retry = retryOptionsFrom(raw.headers, connectorRetries === 0 ? NO_RETRIES : { ...NO_RETRIES, maxRetries: connectorRetries });

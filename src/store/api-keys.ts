@@ -179,12 +179,14 @@ function forgetCachedApiKey(db: Kysely<Database>, id: string): void {
 /**
  * The cached key behind a lookup when the cache holds a valid entry, synchronously (no store read, no promise);
  * undefined on a miss, which says nothing about the key: `findApiKeyCredentialCached` then reads the store.
+ * `stamp`: the SQLite change stamp when the caller has just read it in the same synchronous turn (one read serving
+ * several caches); otherwise it is read here.
  */
-export function cachedApiKeyCredential(db: Kysely<Database>, lookup: string, now = Date.now()): (ApiKey & { secretHash: string }) | undefined {
+export function cachedApiKeyCredential(db: Kysely<Database>, lookup: string, now = Date.now(), stamp?: string): (ApiKey & { secretHash: string }) | undefined {
   const cache = keyCaches.get(db);
   if (cache === undefined || !cache.live) return undefined;
   const hit = cache.entries.get(lookup);
-  if (hit === undefined || hit.until <= now || hit.stamp !== cache.stamp?.()) return undefined;
+  if (hit === undefined || hit.until <= now || hit.stamp !== (stamp ?? cache.stamp?.())) return undefined;
   return hit.key;
 }
 
