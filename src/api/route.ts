@@ -5,12 +5,14 @@
  * schemas validate requests, serialise responses and produce the OpenAPI document. The server discovers the files,
  * so adding an endpoint is adding one file that `export default defineRoute({...})`.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import type { Logger } from '../log.ts';
 import type { Permission } from '../core/permissions.ts';
+import { PlugboardError } from '../core/errors.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
 export type AuthMode = 'org' | 'element' | 'none';
@@ -94,4 +96,16 @@ export function isRouteDefinition(value: unknown): value is RouteDefinition {
 
 export function hasPermission(principal: Principal, permission: Permission): boolean {
   return principal.permissions.includes(permission);
+}
+
+/** The FORBIDDEN error when the caller lacks `permission`; null when it has it (routes and the proxy fast path). */
+export function missingPermission(principal: Principal, permission: Permission): PlugboardError | null {
+  return hasPermission(principal, permission) ? null : new PlugboardError('FORBIDDEN', `This call needs the permission ${permission}, which these credentials do not have`);
+}
+
+/** The caller's `X-Request-Id` when it is a safe token, else a new id: the request id of every answer and log line. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestIdOf(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }

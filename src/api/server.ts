@@ -14,13 +14,12 @@ import { PlugboardError } from '../core/errors.ts';
 import type { AppContext } from '../context.ts';
 import { authenticate, authenticateNow } from './authenticate.ts';
 import { errorBody, errorBodySchema, toPlugboardError } from './error-body.ts';
-import { isRouteDefinition, hasPermission, type AuthMode, type Principal, type RouteDefinition, type RouteRequest, type RouteSchema } from './route.ts';
+import { isRouteDefinition, missingPermission, requestIdOf, type AuthMode, type Principal, type RouteDefinition, type RouteRequest, type RouteSchema } from './route.ts';
 import { renderReferencePage } from './reference-page.ts';
 import { mountProxyFastPath } from '../proxy/fast-path.ts';
 
 const API_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROUTE_FILE = /^(get|post|put|patch|delete|head|options|any)[A-Z][A-Za-z0-9]*\.ts$/;
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 declare module 'fastify' {
@@ -77,10 +76,7 @@ export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
     childLoggerFactory: (logger, bindings, options) => lazyChildLogger(logger, bindings, options),
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: config.bodyLimit,
-    genReqId: (req) => {
-      const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-    },
+    genReqId: (req) => requestIdOf(req.headers['x-request-id']),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
@@ -234,8 +230,9 @@ type HookDone = (error?: Error) => void;
  */
 function authenticationHook(ctx: AppContext, auth: Exclude<AuthMode, 'none'>, permission: RouteDefinition['permission'], hasConsole: boolean) {
   const admit = (request: FastifyRequest, principal: Principal, done: HookDone): void => {
-    if (permission !== undefined && !hasPermission(principal, permission)) {
-      done(new PlugboardError('FORBIDDEN', `This call needs the permission ${permission}, which these credentials do not have`));
+    const denied = permission === undefined ? null : missingPermission(principal, permission);
+    if (denied !== null) {
+      done(denied);
       return;
     }
     request.principal = principal;

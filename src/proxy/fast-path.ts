@@ -16,20 +16,15 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.ts';
 import type { Logger } from '../log.ts';
-import { PlugboardError } from '../core/errors.ts';
 import { authenticate, authenticateNow } from '../api/authenticate.ts';
-import { hasPermission } from '../api/route.ts';
+import { missingPermission, requestIdOf } from '../api/route.ts';
 import { errorBody, toPlugboardError } from '../api/error-body.ts';
 import { changeStampOf } from '../store/sqlite/database.ts';
 import { proxyCall, type ProxyCallLog } from './handler.ts';
 import type { ForwardResult } from './forward.ts';
-
-/** The caller's `X-Request-Id` when it is a safe token, as the server's own request ids (`genReqId` in server.ts). */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Methods of the proxy routes, HEAD included (Fastify serves HEAD through the GET route). */
 const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -144,8 +139,7 @@ export class ProxyFastPath {
   async #serve(req: IncomingMessage, res: ServerResponse, route: string | typeof ELEMENT, authorization: string): Promise<void> {
     const ctx = this.#ctx;
     const started = this.#logCompleted ? performance.now() : 0;
-    const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdOf(req.headers['x-request-id']);
     const log = new CallLog(ctx.log, requestId);
     if (this.#logCompleted) {
       const url = route === ELEMENT ? '/proxy/*' : '/instances/:id/proxy/*';
@@ -169,9 +163,8 @@ export class ProxyFastPath {
         const cached = authenticateNow(ctx, authorization, 'org', sameTurn);
         const principal = cached ?? (await authenticate(ctx, authorization, 'org'));
         if (cached !== null) stamp = sameTurn;
-        if (!hasPermission(principal, 'instances:write')) {
-          throw new PlugboardError('FORBIDDEN', 'This call needs the permission instances:write, which these credentials do not have');
-        }
+        const denied = missingPermission(principal, 'instances:write');
+        if (denied !== null) throw denied;
         orgId = principal.orgId;
         instanceId = route;
       }
