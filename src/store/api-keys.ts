@@ -4,12 +4,13 @@
  * permissions (a subset of what its creator may do) and is revoked by setting `revoked_at`, never deleted, so
  * listings keep the history of who had access.
  */
-import { CompiledQuery, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { issueCredential } from '../crypto/secret-hash.ts';
 import { newId } from '../crypto/random.ts';
 import { isPermission, type Permission } from '../core/permissions.ts';
 import type { ApiKeyTable, Database } from './schema.ts';
-import { changeStampOf, readNow } from './sqlite/database.ts';
+import { changeStampOf } from './sqlite/database.ts';
+import { compiledOnce, readCompiled } from './compiled.ts';
 
 export interface ApiKey {
   id: string;
@@ -64,16 +65,10 @@ export async function createApiKey(
 }
 
 /** Compiled once per database: building the query is a sizeable share of a listing's CPU; only `orgId` varies. */
-const listQueries = new WeakMap<Kysely<Database>, CompiledQuery>();
+const listQuery = compiledOnce((db) => db.selectFrom('api_keys').selectAll().where('org_id', '=', '').orderBy('created_at').orderBy('id'));
 
 export async function listApiKeys(db: Kysely<Database>, orgId: string): Promise<ApiKey[]> {
-  let compiled = listQueries.get(db);
-  if (compiled === undefined) {
-    compiled = db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).orderBy('created_at').orderBy('id').compile();
-    listQueries.set(db, compiled);
-  }
-  const rows = readNow<ApiKeyTable>(db, compiled.sql, [orgId]) ?? (await db.executeQuery<ApiKeyTable>(CompiledQuery.raw(compiled.sql, [orgId]))).rows;
-  return rows.map(toApiKey);
+  return (await readCompiled<ApiKeyTable>(db, listQuery(db), [orgId])).map(toApiKey);
 }
 
 export async function getApiKey(db: Kysely<Database>, orgId: string, id: string): Promise<ApiKey | undefined> {
@@ -90,17 +85,11 @@ export async function revokeApiKey(db: Kysely<Database>, orgId: string, id: stri
 }
 
 /** The authentication query runs on every request: it is compiled once per database and reused with new parameters. */
-const lookupQueries = new WeakMap<Kysely<Database>, CompiledQuery>();
+const lookupQuery = compiledOnce((db) => db.selectFrom('api_keys').selectAll().where('lookup', '=', ''));
 
 /** Authentication only: the key behind a lookup, with its hash for the constant-time comparison. */
 export async function findApiKeyCredential(db: Kysely<Database>, lookup: string): Promise<(ApiKey & { secretHash: string }) | undefined> {
-  let compiled = lookupQueries.get(db);
-  if (compiled === undefined) {
-    compiled = db.selectFrom('api_keys').selectAll().where('lookup', '=', lookup).compile();
-    lookupQueries.set(db, compiled);
-  }
-  const rows = readNow<ApiKeyTable>(db, compiled.sql, [lookup]) ?? (await db.executeQuery<ApiKeyTable>(CompiledQuery.raw(compiled.sql, [lookup]))).rows;
-  const row = rows[0];
+  const row = (await readCompiled<ApiKeyTable>(db, lookupQuery(db), [lookup]))[0];
   return row === undefined ? undefined : { ...toApiKey(row), secretHash: row.secret_hash };
 }
 

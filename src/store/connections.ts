@@ -8,6 +8,7 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { decodeCursor, nextCursorOf } from './cursor.ts';
+import { compiledOnce } from './compiled.ts';
 import { PlugboardError } from '../core/errors.ts';
 import { statusOf, type ConnectionState, type ConnectionStatus } from '../core/connection.ts';
 
@@ -172,15 +173,10 @@ export async function setTags(db: Db, orgId: string, id: string, tags: string[])
 }
 
 /** The by-id read runs on every proxied call: compiled once per database (or transaction), reused with new parameters. */
-const byIdQueries = new WeakMap<Db, CompiledQuery>();
+const byIdQuery = compiledOnce((db) => db.selectFrom('connections').selectAll().where('org_id', '=', '').where('id', '=', ''));
 
 export async function getConnection(db: Db, orgId: string, id: string): Promise<ConnectionRow | undefined> {
-  let compiled = byIdQueries.get(db);
-  if (compiled === undefined) {
-    compiled = db.selectFrom('connections').selectAll().where('org_id', '=', orgId).where('id', '=', id).compile();
-    byIdQueries.set(db, compiled);
-  }
-  return (await db.executeQuery<ConnectionRow>(CompiledQuery.raw(compiled.sql, [orgId, id]))).rows[0];
+  return (await db.executeQuery<ConnectionRow>(CompiledQuery.raw(byIdQuery(db), [orgId, id]))).rows[0];
 }
 
 /** A row of another organization is reported exactly like a missing one (404, never 403). */
