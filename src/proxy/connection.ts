@@ -143,7 +143,7 @@ function remember(db: object, orgId: string, instanceId: string, entry: CachedCo
  * The cached connection when nothing has been written to the database since it was read; otherwise null. `stamp`:
  * the change stamp when the caller read it in this same synchronous turn, else it is read here.
  */
-function currentEntry(ctx: ProxyContext, orgId: string, instanceId: string, stamp: string | undefined): ResolvedConnection | null {
+function currentEntry(ctx: ProxyContext, orgId: string, instanceId: string, stamp?: string): ResolvedConnection | null {
   const stampOf = changeStampOf(ctx.store.db);
   if (stampOf === undefined) return null;
   const hit = connectionCaches.get(ctx.store.db)?.byOrg.get(orgId)?.get(instanceId);
@@ -176,11 +176,12 @@ export function openProxyConnectionNow(ctx: ProxyContext, orgId: string, instanc
 }
 
 /**
- * Loads a connection for a proxied call: 404 when not in this organization, 409 when disabled or revoked. The
- * credential operations are built per call: they remember whether this call already knows the connection valid.
+ * Loads a connection for a proxied call from the store, when `openProxyConnectionNow` had no current entry (and
+ * remembers it): 404 when not in this organization, 409 when disabled or revoked. The credential operations are built
+ * per call: they remember whether this call already knows the connection valid.
  */
 export async function openProxyConnection(ctx: ProxyContext, orgId: string, instanceId: string, options: ProxyConnectionOptions): Promise<ProxyConnection> {
-  return usable(ctx, currentEntry(ctx, orgId, instanceId, undefined) ?? (await loadConnection(ctx, orgId, instanceId)), options);
+  return usable(ctx, await loadConnection(ctx, orgId, instanceId), options);
 }
 
 /** The credential operations of one call on one stored connection (one object per call, no closures). */
