@@ -136,6 +136,13 @@ const PROVIDER_BODY_MAX = 8 * 1024;
 const GRANTS_PER_ENVELOPE = 100;
 const REDACTED = '[redacted]';
 
+/** The grant envelopes (`revocation_grant_batches`) that pending revocations name. */
+function grantBatchIdsOf(rows: readonly RevocationTable[]): Set<string> {
+  const ids = new Set<string>();
+  for (const row of rows) if (row.grant_batch_id !== null) ids.add(row.grant_batch_id);
+  return ids;
+}
+
 function nowIso(): string {
   return new Date().toISOString();
 }
@@ -235,21 +242,21 @@ export class RevocationService {
    * a row's own envelope (a retry, a delete, a test revoke) when it has one. A row with neither has nothing to revoke.
    */
   private async grantsOf(orgId: string, rows: readonly RevocationTable[]): Promise<Map<string, Grant>> {
-    const grants = new Map<string, Grant>();
-    const batchIds = new Set<string>();
-    for (const row of rows) if (row.grant_batch_id !== null) batchIds.add(row.grant_batch_id);
-    for (const batch of await grantBatchesById(this.db, orgId, [...batchIds])) {
+    const envelopes = new Map<string, Record<string, Grant>>();
+    for (const batch of await grantBatchesById(this.db, orgId, [...grantBatchIdsOf(rows)])) {
       const binding = { orgId: batch.org_id, table: 'revocation_grant_batches', rowId: batch.id, field: 'sealed_grants' };
-      const opened = JSON.parse(this.ctx.vault.open(batch.sealed_grants, binding, { document: true })) as Record<string, Grant>;
-      for (const row of rows) {
-        const grant = row.grant_batch_id === batch.id ? opened[row.id] : undefined;
-        if (grant === undefined) continue;
-        grants.set(row.id, grant);
-        this.ctx.vault.rememberSecrets(grantSecrets(grant));
-      }
+      envelopes.set(batch.id, JSON.parse(this.ctx.vault.open(batch.sealed_grants, binding, { document: true })) as Record<string, Grant>);
     }
+    const grants = new Map<string, Grant>();
     for (const row of rows) {
-      if (row.grant_batch_id === null && row.sealed_grant !== null) grants.set(row.id, this.openGrant(row) as Grant);
+      if (row.grant_batch_id === null) {
+        if (row.sealed_grant !== null) grants.set(row.id, this.openGrant(row) as Grant);
+        continue;
+      }
+      const grant = envelopes.get(row.grant_batch_id)?.[row.id];
+      if (grant === undefined) continue;
+      grants.set(row.id, grant);
+      this.ctx.vault.rememberSecrets(grantSecrets(grant));
     }
     return grants;
   }
@@ -547,8 +554,7 @@ export class RevocationService {
     if (rows.length === 0) return;
     const def = await this.connectorOrNull(data.orgId, data.provider);
     const grants = await this.grantsOf(data.orgId, rows);
-    const grantBatchIds = new Set<string>();
-    for (const row of rows) if (row.grant_batch_id !== null) grantBatchIds.add(row.grant_batch_id);
+    const grantBatchIds = grantBatchIdsOf(rows);
     let finished: Array<{ id: string; result: RevocationResult }> = [];
     let retries: Array<{ row: RevocationTable; note: string; outcome: ProviderOutcome; grant: Grant | null }> = [];
     let writing: Promise<void> = Promise.resolve();
