@@ -25,6 +25,11 @@ function cachedText(key: string, build: () => string): string {
   return text;
 }
 
+/** `count` copies of `item` joined by commas: the placeholder lists of the SQLite statements. */
+function repeated(item: string, count: number): string {
+  return Array.from({ length: count }, () => item).join(', ');
+}
+
 /**
  * Deletes the connections among `rows` that are still exactly as they were read (same `updated_at`) and not leased
  * by a refresh in flight, in one statement, and returns the ids really deleted. A row changed or leased since it was
@@ -41,10 +46,7 @@ export async function deleteUnchangedConnections(db: Db, dialect: Dialect, orgId
     query = CompiledQuery.raw(text, [orgId, now, rows.map((r) => r.id), rows.map((r) => r.updatedAt)]);
   } else {
     // `+org_id` keeps SQLite's planner on the primary key (the pairs) rather than an (org_id, ...) index scan.
-    const text = cachedText(`delete:${rows.length}`, () => {
-      const pairs = Array.from({ length: rows.length }, () => '(?, ?)').join(', ');
-      return `DELETE FROM connections WHERE +org_id = ? ${leaseFree.replace('$2', '?')} AND (id, updated_at) IN (VALUES ${pairs}) RETURNING id`;
-    });
+    const text = cachedText(`delete:${rows.length}`, () => `DELETE FROM connections WHERE +org_id = ? ${leaseFree.replace('$2', '?')} AND (id, updated_at) IN (VALUES ${repeated('(?, ?)', rows.length)}) RETURNING id`);
     const parameters: unknown[] = [orgId, now];
     for (const row of rows) parameters.push(row.id, row.updatedAt);
     query = CompiledQuery.raw(text, parameters);
@@ -63,7 +65,7 @@ export async function deleteConnectionTraces(db: Db, dialect: Dialect, orgId: st
       await db.executeQuery(CompiledQuery.raw(`DELETE FROM ${table} WHERE org_id = $1 AND ${column} = ANY($2::text[])`, [orgId, [...ids]]));
       continue;
     }
-    const text = cachedText(`traces:${table}:${ids.length}`, () => `DELETE FROM ${table} WHERE org_id = ? AND ${column} IN (${Array.from({ length: ids.length }, () => '?').join(', ')})`);
+    const text = cachedText(`traces:${table}:${ids.length}`, () => `DELETE FROM ${table} WHERE org_id = ? AND ${column} IN (${repeated('?', ids.length)})`);
     await db.executeQuery(CompiledQuery.raw(text, [orgId, ...ids]));
   }
 }
@@ -93,10 +95,7 @@ export async function insertRevocationRows(db: Db, dialect: Dialect, rows: reado
   }
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
     const chunk = rows.slice(start, start + INSERT_CHUNK);
-    const text = cachedText(`insert-revocations:${chunk.length}`, () => {
-      const tuple = `(${REVOCATION_COLUMNS.map(() => '?').join(', ')})`;
-      return `INSERT INTO revocations (${REVOCATION_COLUMNS.join(', ')}) VALUES ${Array.from({ length: chunk.length }, () => tuple).join(', ')}`;
-    });
+    const text = cachedText(`insert-revocations:${chunk.length}`, () => `INSERT INTO revocations (${REVOCATION_COLUMNS.join(', ')}) VALUES ${repeated(`(${repeated('?', REVOCATION_COLUMNS.length)})`, chunk.length)}`);
     const parameters: unknown[] = [];
     for (const row of chunk) for (const column of REVOCATION_COLUMNS) parameters.push(row[column]);
     await db.executeQuery(CompiledQuery.raw(text, parameters));
