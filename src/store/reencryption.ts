@@ -32,7 +32,9 @@ async function resealBatch(ctx: AppContext, db: Kysely<any>, column: SealedColum
   let done = 0;
   for (const row of rows) {
     const binding = { orgId: String(row.org), table: column.table, rowId: String(row.id), field: column.field };
-    const resealed = ctx.vault.seal(ctx.vault.open(String(row.sealed), binding), binding);
+    // A document (an erasure's grant envelope) is resealed as one: not handed whole to the log scrubber.
+    const options = { document: column.document === true };
+    const resealed = ctx.vault.seal(ctx.vault.open(String(row.sealed), binding, options), binding, options);
     const result = await db
       .updateTable(column.table)
       .set({ [name]: resealed })

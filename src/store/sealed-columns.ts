@@ -14,6 +14,8 @@ export interface SealedColumn {
   /** The binding's `field`, and the column name unless `column` is given. */
   field: string;
   column?: string;
+  /** The column holds a document of several secrets, sealed with `{ document: true }` (see the vault's SealOptions). */
+  document?: boolean;
 }
 
 /** One line per sealed column, e.g. `{ table: 'connections', idColumn: 'id', orgColumn: 'org_id', field: 'access_token' },` */
@@ -28,7 +30,7 @@ const SEALED_COLUMNS: SealedColumn[] = [
   { table: 'oauth_states', idColumn: 'state_hash', orgColumn: 'org_id', field: 'client_secret' },
   { table: 'connector_oauth_apps', idColumn: 'id', orgColumn: 'org_id', field: 'client_secret' },
   { table: 'revocations', idColumn: 'id', orgColumn: 'org_id', field: 'sealed_grant' },
-  { table: 'revocation_grant_batches', idColumn: 'id', orgColumn: 'org_id', field: 'sealed_grants' },
+  { table: 'revocation_grant_batches', idColumn: 'id', orgColumn: 'org_id', field: 'sealed_grants', document: true },
 ];
 
 const extra: SealedColumn[] = [];
