@@ -3,7 +3,8 @@
  * proxy can hand in its SSRF-guarded dispatcher. The default transport uses undici with a per-request timeout and reads
  * the response body up to a byte limit, stopping the download (not just the parse) when the limit is passed.
  */
-import { request, type Dispatcher } from 'undici';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
+import { exchange, ExchangeBodyTooLargeError, ExchangeTimeoutError, type ExchangeResponse } from '../proxy/exchange.ts';
 import { PlugboardError } from '../core/errors.ts';
 
 export interface HttpRequest {
@@ -36,80 +37,57 @@ export interface UndiciTransportOptions {
 export function undiciTransport(options: UndiciTransportOptions = {}): HttpTransport {
   return {
     async request(req: HttpRequest): Promise<HttpResponse> {
-      // A cleared timer and one listener rather than AbortSignal.timeout/any: those keep a timer, a signal and a
-      // registration alive for the whole timeout after the request ended, which adds up under high request rates.
-      const timeout = boundRequest(req.timeoutMs, req.signal);
-      const signal = timeout.signal;
+      const target = targetOf(req.url);
+      if (target === null) throw new PlugboardError('PROVIDER_UNREACHABLE', `${req.method} ${describeTarget(req.url)} failed: not an absolute http(s) URL`);
+      let response: ExchangeResponse;
       try {
-        let response: Dispatcher.ResponseData;
-        try {
-          response = await request(req.url, {
-            method: req.method as Dispatcher.HttpMethod,
-            headers: req.headers,
-            body: req.body ?? undefined,
-            signal,
-            ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
-          });
-        } catch (error) {
-          throw unreachable(req, error, timeout.aborted);
+        response = await exchange(options.dispatcher ?? getGlobalDispatcher(), {
+          origin: target.origin,
+          path: target.path,
+          method: req.method as Dispatcher.HttpMethod,
+          headers: req.headers,
+          body: req.body,
+          timeoutMs: req.timeoutMs,
+          maxBodyBytes: req.maxBodyBytes,
+          ...(req.signal === undefined ? {} : { signal: req.signal }),
+        });
+      } catch (error) {
+        if (error instanceof ExchangeBodyTooLargeError) {
+          throw new PlugboardError('FLOW_LIMIT_EXCEEDED', `the response body from ${describeTarget(req.url)} is larger than ${req.maxBodyBytes} bytes`);
         }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        try {
-          for await (const chunk of response.body) {
-            size += (chunk as Buffer).length;
-            if (size > req.maxBodyBytes) {
-              response.body.destroy();
-              throw new PlugboardError('FLOW_LIMIT_EXCEEDED', `the response body from ${describeTarget(req.url)} is larger than ${req.maxBodyBytes} bytes`);
-            }
-            chunks.push(chunk as Buffer);
-          }
-        } catch (error) {
-          if (error instanceof PlugboardError) throw error;
-          throw unreachable(req, error, timeout.aborted);
-        }
-        const headers: Record<string, string> = {};
-        for (const [name, value] of Object.entries(response.headers)) {
-          if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-        }
-        return { statusCode: response.statusCode, headers, body: Buffer.concat(chunks) };
-      } finally {
-        timeout.release();
+        throw unreachable(req, error, error instanceof ExchangeTimeoutError);
       }
+      const headers: Record<string, string> = {};
+      for (const name in response.headers) {
+        const value = response.headers[name];
+        if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      return { statusCode: response.statusCode, headers, body: response.body };
     },
   };
 }
 
-/** A request's abort signal: aborted by the time bound or by the caller's signal; `release` when the request ends. */
-export interface RequestBound {
-  readonly signal: AbortSignal;
-  /** True when the time bound (not the caller) aborted the request. */
-  readonly aborted: boolean;
-  release(): void;
-}
+/**
+ * Origin and path of the URLs flows call: connectors call the same few endpoints, so each is parsed once. A URL with a
+ * query is parsed every time and never kept: its query may carry a token.
+ */
+const targets = new Map<string, { origin: string; path: string } | null>();
+const TARGET_LIMIT = 512;
 
-export function boundRequest(timeoutMs: number, outer: AbortSignal | undefined): RequestBound {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new DOMException('The request timed out.', 'TimeoutError'));
-  }, timeoutMs);
-  const onAbort = (): void => controller.abort(outer?.reason);
-  if (outer !== undefined) {
-    if (outer.aborted) onAbort();
-    else outer.addEventListener('abort', onAbort, { once: true });
+function targetOf(url: string): { origin: string; path: string } | null {
+  const cacheable = !url.includes('?');
+  let target = cacheable ? targets.get(url) : undefined;
+  if (target !== undefined) return target;
+  try {
+    const parsed = new URL(url);
+    target = parsed.protocol === 'http:' || parsed.protocol === 'https:' ? { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` } : null;
+  } catch {
+    target = null;
   }
-  return {
-    signal: controller.signal,
-    get aborted() {
-      return timedOut;
-    },
-    release() {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', onAbort);
-    },
-  };
+  if (!cacheable) return target;
+  if (targets.size >= TARGET_LIMIT) targets.delete(targets.keys().next().value as string);
+  targets.set(url, target);
+  return target;
 }
 
 /** Scheme, host and path only: the query string may carry a token and must not reach an error message. */

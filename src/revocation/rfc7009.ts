@@ -8,12 +8,11 @@
  * @see RFC 7009 §2.1 (request), §2.2 (response), §2.2.1 (error response); RFC 7662 §2.1, §2.2 (introspection)
  */
 import * as oauth from 'oauth4webapi';
-import { request } from 'undici';
 import { PlugboardError } from '../core/errors.ts';
 import { assertUrlAllowed, type TargetPolicy } from '../proxy/ssrf.ts';
 import { outboundDispatcher } from '../proxy/outbound.ts';
+import { exchange } from '../proxy/exchange.ts';
 import { parseRetryAfter } from '../jobs/backoff.ts';
-import { boundRequest } from '../flows/transport.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -107,30 +106,24 @@ function parseBody(text: string, contentType: string): unknown {
   return text;
 }
 
-/** The undici transport oauth4webapi calls: SSRF-guarded, bounded in time and size; records the raw answer. */
+/** The transport oauth4webapi calls: SSRF-guarded, bounded in time and size (a longer answer is cut); records the raw answer. */
 function transport(policy: TargetPolicy, timeoutMs: number, signal: AbortSignal | undefined, sink: { answer?: ProviderAnswer }) {
   return async (url: string, init: oauth.CustomFetchOptions<'POST', URLSearchParams>): Promise<Response> => {
-    assertUrlAllowed(new URL(url), policy);
-    const bound = boundRequest(timeoutMs, signal);
+    const target = new URL(url);
+    assertUrlAllowed(target, policy);
     try {
-      const response = await request(url, {
-        dispatcher: outboundDispatcher(policy),
+      const response = await exchange(outboundDispatcher(policy), {
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
         method: 'POST',
         headers: init.headers,
         body: init.body.toString(),
-        signal: bound.signal,
+        timeoutMs,
+        maxBodyBytes: MAX_BODY_BYTES,
+        oversize: 'truncate',
+        ...(signal === undefined ? {} : { signal }),
       });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of response.body) {
-        size += (chunk as Buffer).byteLength;
-        if (size > MAX_BODY_BYTES) {
-          response.body.destroy();
-          break;
-        }
-        chunks.push(chunk as Buffer);
-      }
-      const text = Buffer.concat(chunks).toString('utf8');
+      const text = response.body.toString('utf8');
       const contentType = String(response.headers['content-type'] ?? '');
       const retryAfter = parseRetryAfter(response.headers['retry-after'] as string | undefined);
       sink.answer = { statusCode: response.statusCode, body: parseBody(text, contentType), ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) };
@@ -138,9 +131,7 @@ function transport(policy: TargetPolicy, timeoutMs: number, signal: AbortSignal 
     } catch (error) {
       if (error instanceof PlugboardError) throw error;
       sink.answer = { statusCode: null, body: null, networkError: (error as Error).name === 'AbortError' || (error as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable' };
-      throw new PlugboardError('PROVIDER_UNREACHABLE', `The revocation endpoint ${new URL(url).origin} could not be reached.`, { cause: error });
-    } finally {
-      bound.release();
+      throw new PlugboardError('PROVIDER_UNREACHABLE', `The revocation endpoint ${target.origin} could not be reached.`, { cause: error });
     }
   };
 }
@@ -244,7 +235,9 @@ function formEncode(value: string): string {
 
 /** What every introspection request of one endpoint and OAuth client shares, built once. */
 interface PreparedIntrospection {
-  url: URL;
+  origin: string;
+  /** Path and query of the endpoint. */
+  path: string;
   dispatcher: ReturnType<typeof outboundDispatcher>;
   headers: Record<string, string>;
   /** The client's form fields (`&client_id=...`) when it does not authenticate with Basic. */
@@ -275,7 +268,7 @@ function prepareIntrospection(target: RevocationTarget, tokens: GrantTokens): Pr
       if (tokens.clientSecret === null) clientForm = `&client_id=${formEncode(clientId)}`;
       else if (target.clientAuthentication === 'client_secret_post') clientForm = `&client_id=${formEncode(clientId)}&client_secret=${formEncode(tokens.clientSecret)}`;
       else headers.authorization = `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(tokens.clientSecret)}`).toString('base64')}`;
-      prepared = { url, dispatcher: outboundDispatcher(policy), headers, clientForm };
+      prepared = { origin: url.origin, path: `${url.pathname}${url.search}`, dispatcher: outboundDispatcher(policy), headers, clientForm };
     }
   } catch {
     // A malformed URL or a target the SSRF guard refuses: introspection cannot tell, for every grant of this client.
@@ -287,47 +280,32 @@ function prepareIntrospection(target: RevocationTarget, tokens: GrantTokens): Pr
 }
 
 /**
- * One introspection request, sent directly with undici (it runs twice per erased connection, so it skips the
- * fetch-style Response the revocation path builds, and reuses the prepared request of its endpoint and client): the
- * token and its hint in a form body, the client authenticated as the connector says. Bounded in time by undici's own
- * header and body timeouts (shared coarse timers, no timer per request). Returns the `active` member, or null when the
- * answer cannot tell (not 200, not JSON, no boolean, unreachable, refused target).
+ * One introspection request, one buffered exchange on the guarded dispatcher (it runs twice per erased connection, so
+ * it skips the fetch-style Response the revocation path builds, and reuses the prepared request of its endpoint and
+ * client): the token and its hint in a form body, the client authenticated as the connector says, bounded in time and
+ * size. Returns the `active` member, or null when the answer cannot tell (not 200, not JSON, no boolean, too large,
+ * unreachable, refused target).
  * @see RFC 7662 §2.1 (request), §2.2 (response); RFC 6749 §2.3.1 (client password authentication)
  */
 async function introspect(target: RevocationTarget, tokens: GrantTokens, token: string, hint: 'refresh_token' | 'access_token', options: CallOptions): Promise<boolean | null> {
   const prepared = prepareIntrospection(target, tokens);
   if (prepared === null) return null;
   try {
-    const response = await request(prepared.url, {
-      dispatcher: prepared.dispatcher,
+    const response = await exchange(prepared.dispatcher, {
+      origin: prepared.origin,
+      path: prepared.path,
       method: 'POST',
       headers: prepared.headers,
       body: `token=${formEncode(token)}&token_type_hint=${hint}${prepared.clientForm}`,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      timeoutMs: options.timeoutMs,
+      maxBodyBytes: MAX_BODY_BYTES,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
-    const text = await readBounded(response.body);
-    if (response.statusCode !== 200 || text === null) return null;
-    const body = JSON.parse(text) as unknown;
+    if (response.statusCode !== 200) return null;
+    const body = JSON.parse(response.body.toString('utf8')) as unknown;
     const active = body !== null && typeof body === 'object' ? (body as Record<string, unknown>).active : undefined;
     return typeof active === 'boolean' ? active : null;
   } catch {
     return null;
   }
-}
-
-/** A response body as text, or null (and the download stopped) past MAX_BODY_BYTES. */
-async function readBounded(body: AsyncIterable<unknown> & { destroy(): unknown }): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).byteLength;
-    if (size > MAX_BODY_BYTES) {
-      body.destroy();
-      return null;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
