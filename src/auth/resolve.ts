@@ -21,13 +21,16 @@ export async function resolveConnector(ctx: ResolveContext, orgId: string, key: 
   return (await resolveConnectorEntry(ctx, orgId, key)).definition;
 }
 
-function clientOfRow(ctx: ResolveContext, row: ConnectionRow | null): OAuthClientCredentials | null {
+/** The columns a connection's own OAuth client is read from. */
+export type ClientColumns = Pick<ConnectionRow, 'id' | 'org_id' | 'client_id' | 'client_secret'>;
+
+function clientOfRow(ctx: ResolveContext, row: ClientColumns | null): OAuthClientCredentials | null {
   if (row === null || row.client_id === null) return null;
   const secret = openSecret(ctx.vault, row, 'client_secret');
   return secret === null ? null : { clientId: row.client_id, clientSecret: secret };
 }
 
-export async function resolveOAuthClient(ctx: ResolveContext, orgId: string, def: ConnectorDefinition, row: ConnectionRow | null): Promise<OAuthClientCredentials> {
+export async function resolveOAuthClient(ctx: ResolveContext, orgId: string, def: ConnectorDefinition, row: ClientColumns | null): Promise<OAuthClientCredentials> {
   const own = clientOfRow(ctx, row);
   if (own !== null) return own;
   const app = await getOAuthApp(ctx, orgId, def.key);

@@ -11,7 +11,7 @@ type Db = Kysely<Database>;
 
 /**
  * The SQL of a query, built by `build` the first time it is asked for on a database and remembered for it. `build`
- * gets placeholder values: only the SQL text is kept, the parameters are given on each run, in the same order.
+ * gets stand-in parameter values: only the SQL text is kept, the real parameters are given on each run, in order.
  */
 export function compiledOnce(build: (db: Db) => { compile(): CompiledQuery }): (db: Db) => string {
   const texts = new WeakMap<Db, string>();

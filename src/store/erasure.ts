@@ -25,8 +25,8 @@ function cachedText(key: string, build: () => string): string {
   return text;
 }
 
-/** `count` copies of `item` joined by commas: the placeholder lists of the SQLite statements. */
-function repeated(item: string, count: number): string {
+/** `count` copies of `item` joined by commas: the parameter lists (`?, ?, ...`) of the SQLite statements. */
+export function repeated(item: string, count: number): string {
   return Array.from({ length: count }, () => item).join(', ');
 }
 

@@ -89,12 +89,12 @@ export async function startAttempt(db: Db, id: string, now: string): Promise<Rev
 }
 
 /**
- * Counts a new provider attempt for every still-pending revocation among `ids` and returns those rows (with their
- * sealed grants) in one statement: the checkpoint of a batch, since ended rows are not returned again.
+ * The still-pending revocations among `ids` (with their sealed grants): the checkpoint of a batch, since ended rows
+ * are not returned again. A read, not a write: the batch's attempt is counted when its rows end (see runBatchJob).
  */
-export async function startAttempts(db: Db, ids: readonly string[], now: string): Promise<RevocationTable[]> {
+export async function pendingRevocations(db: Db, ids: readonly string[]): Promise<RevocationTable[]> {
   if (ids.length === 0) return [];
-  return db.updateTable('revocations').set({ attempts: sql<number>`attempts + 1`, updated_at: now }).where('id', 'in', [...ids]).where('status', '=', 'pending').returningAll().execute();
+  return db.selectFrom('revocations').selectAll().where('id', 'in', [...ids]).where('status', '=', 'pending').execute();
 }
 
 export async function noteRetry(db: Db, id: string, error: string, providerStatus: number | null, now: string): Promise<void> {
@@ -111,6 +111,8 @@ export interface RevocationResult {
   messageText: string | null;
   unregisterUrl: string | null;
   lastError: string | null;
+  /** Provider attempts, this one included. */
+  attempts: number;
 }
 
 /**
@@ -169,6 +171,7 @@ function resultColumns(result: RevocationResult, now: string) {
     message_text: result.messageText,
     unregister_url: result.unregisterUrl,
     last_error: result.lastError,
+    attempts: result.attempts,
     sealed_grant: null,
     grant_batch_id: null,
     updated_at: now,
@@ -221,18 +224,18 @@ export async function finishErasureRevocations(db: Db, erasureId: string, items:
  * grant was in a batch envelope gets its own (`sealedGrant`) in the same transaction, and the envelopes in
  * `grantBatchIds` are deleted once no pending revocation names them.
  */
-export async function noteRetries(db: Db, items: readonly { id: string; error: string; providerStatus: number | null; sealedGrant?: string }[], now: string, grantBatchIds: Iterable<string> = []): Promise<void> {
+export async function noteRetries(db: Db, items: readonly { id: string; error: string; providerStatus: number | null; attempts: number; sealedGrant?: string }[], now: string, grantBatchIds: Iterable<string> = []): Promise<void> {
   if (items.length === 0) return;
   await db.transaction().execute(async (trx) => {
     for (const item of items) {
       const own = item.sealedGrant === undefined ? {} : { sealed_grant: item.sealedGrant, grant_batch_id: null };
-      await trx.updateTable('revocations').set({ last_error: item.error, provider_status: item.providerStatus, updated_at: now, ...own }).where('id', '=', item.id).where('status', '=', 'pending').execute();
+      await trx.updateTable('revocations').set({ last_error: item.error, provider_status: item.providerStatus, attempts: item.attempts, updated_at: now, ...own }).where('id', '=', item.id).where('status', '=', 'pending').execute();
     }
     await dropSettledGrantBatches(trx, grantBatchIds);
   });
 }
 
-/** One keyset page of an erasure request's pending revocations: ids and providers, for re-batching after a crash. */
+/** One keyset page of an erasure request's pending revocations: ids and providers, for handing them to batch jobs. */
 export async function pendingErasureRevocations(db: Db, erasureId: string, afterId: string | null, limit: number): Promise<{ id: string; element_key: string }[]> {
   let query = db.selectFrom('revocations').select(['id', 'element_key']).where('erasure_id', '=', erasureId).where('status', '=', 'pending');
   if (afterId !== null) query = query.where('id', '>', afterId);

@@ -60,6 +60,9 @@ for (const backend of BACKENDS) {
       const db = ctx.store.db;
       const ended = async (): Promise<number> => Number((await db.selectFrom('revocations').select((eb) => eb.fn.countAll<number>().as('n')).where('erasure_id', '=', erasure.id).where('status', '!=', 'pending').executeTakeFirstOrThrow()).n);
 
+      // The provider answers each revocation after 20 ms, so the 1,500 revocations take over a second (20 at a time)
+      // and the kill lands while they run, whatever the speed of the machine.
+      sandbox.admin.setFault('revoke', { kind: 'latency', latencyMs: 20 });
       const first = startWorker(env);
       await waitFor(async () => (await ended()) >= 150, 60_000, 'the first process to revoke part of the erasure');
       first.kill('SIGKILL');
