@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=16 --heap-growing-percent=100
 /**
  * The `plugboard` command line. Each file in `commands/` exports `register(program)` and is discovered here, so a
  * command group is added by adding one file. Commands other than `start` are thin clients of the REST API
