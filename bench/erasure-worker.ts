@@ -4,9 +4,13 @@
  * database) and prints the organization id; `plugboard` opens that store, files an erasure request and times it to
  * completion with the real job runner, sampling its own RSS from /proc; `baseline` sends the same provider
  * requests (revoke the refresh token, introspect refresh and access token, as the sandbox connector's revoke flow and
- * verification do) from a bare undici loop with the same concurrency. Prints one JSON line with the figures.
+ * verification do) from a bare undici loop with the same concurrency; `floor` (SQLite only) is the least a durable
+ * erasure must do, hand-written on `node:sqlite` and undici's dispatch with the same store, vault and requests (see
+ * floor()). Prints one JSON line with the figures.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config.ts';
@@ -16,9 +20,13 @@ import { PlugboardError } from '../src/core/errors.ts';
 import { createOrganization } from '../src/store/organizations.ts';
 import { sealSecrets, stateColumns, type ConnectionRow } from '../src/store/connections.ts';
 import { revocationService } from '../src/revocation/service.ts';
+import { exchange } from '../src/proxy/exchange.ts';
+import { newId, newOrderedIds } from '../src/crypto/random.ts';
+import { SQLITE_FILE } from '../src/store/index.ts';
+import { repeated } from '../src/store/erasure.ts';
 
 interface Task {
-  variant: 'seed' | 'plugboard' | 'baseline';
+  variant: 'seed' | 'plugboard' | 'baseline' | 'floor';
   backend: 'sqlite' | 'postgres';
   sandboxUrl: string;
   clientId: string;
@@ -172,16 +180,24 @@ async function plugboard(): Promise<void> {
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
     const request = await service.createErasure(orgId, { externalUserId: 'bench-person' }, null);
+    // The collection phase (local erasure: read, seal the grants, delete) ends when the request is enumerated; the
+    // provider phase (revoke and verify) follows.
+    let collection: { wallMs: number; cpu: NodeJS.CpuUsage } | null = null;
     for (;;) {
-      const row = await ctx.store.db.selectFrom('erasure_requests').select(['status', 'total']).where('id', '=', request.id).executeTakeFirstOrThrow();
+      const row = await ctx.store.db.selectFrom('erasure_requests').select(['status', 'total', 'enumerated']).where('id', '=', request.id).executeTakeFirstOrThrow();
+      if (collection === null && row.enumerated === 1) collection = { wallMs: performance.now() - started, cpu: process.cpuUsage(cpuBefore) };
       if (row.status === 'completed' || row.status === 'completed_with_manual_steps') {
         const wallMs = performance.now() - started;
         const cpuUsPerConnection = cpuPerItem(cpuBefore, row.total);
+        const phases: Record<string, number> = collection === null ? {} : {
+          collectionMs: Math.round(collection.wallMs),
+          collectionCpuUsPerConnection: Math.round((collection.cpu.user + collection.cpu.system) / Math.max(row.total, 1)),
+        };
         const revoked = await ctx.store.db.selectFrom('revocations').select((eb) => eb.fn.countAll<number>().as('n')).where('erasure_id', '=', request.id).where('revoked', '=', 1).executeTakeFirstOrThrow();
-        report({ variant: 'plugboard', backend: task.backend, connections: row.total, revoked: Number(revoked.n), status: row.status, wallMs: Math.round(wallMs), perSecond: Math.round(row.total / (wallMs / 1000)), cpuUsPerConnection });
+        report({ variant: 'plugboard', backend: task.backend, connections: row.total, revoked: Number(revoked.n), status: row.status, wallMs: Math.round(wallMs), perSecond: Math.round(row.total / (wallMs / 1000)), cpuUsPerConnection, ...phases });
         break;
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await ctx.services.stopAll(5_000);
   } finally {
@@ -190,7 +206,120 @@ async function plugboard(): Promise<void> {
   }
 }
 
+/**
+ * The floor: what any erasure that is durable and verified has to do, hand-written with no framework, job system,
+ * flow engine or query builder, on the store `seed` wrote (same schema and indexes, same vault). Collect: read the
+ * person's connections 2,000 at a time with their sealed secrets, open them (access token, refresh token, client
+ * secret), and in one transaction delete the connections and what is kept about them (tags, events, executions),
+ * write one pending revocation per connection and the grants sealed in envelopes of 100 (so a crash loses no grant).
+ * Then revoke: the same three requests per connection as the baseline, 20 at a time, through undici's dispatch; and
+ * write the receipt lines in one transaction per 500. What it leaves out, and Plugboard does not: reading pending rows
+ * back from the store, crash recovery, the per-provider gate, connector flows, retries, events.
+ */
+async function floor(): Promise<void> {
+  const ctx = await openContext();
+  const db = new DatabaseSync(path.join(task.dataDir as string, SQLITE_FILE));
+  for (const pragma of ['journal_mode = WAL', 'busy_timeout = 5000', 'synchronous = NORMAL', 'wal_autocheckpoint = 4000', 'foreign_keys = ON']) db.exec(`PRAGMA ${pragma}`);
+  const orgId = task.orgId as string;
+  const origin = new URL(task.sandboxUrl).origin;
+  const agent = new Agent({ connections: task.concurrency });
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${task.clientId}:${task.clientSecret}`).toString('base64')}` };
+  const statements = new Map<string, ReturnType<DatabaseSync['prepare']>>();
+  const prepared = (sql: string): ReturnType<DatabaseSync['prepare']> => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const now = new Date().toISOString();
+  const erasureId = newId();
+  db.prepare('INSERT INTO erasure_requests (id, org_id, subject_kind, subject, status, total, remaining, enumerated, created_at) VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?)').run(erasureId, orgId, 'externalUserId', 'bench-person', 'running', now);
+  const select = db.prepare('SELECT id, access_token, refresh_token, client_secret FROM connections WHERE org_id = ? AND external_user_id = ? LIMIT 2000');
+  const work: Array<{ id: string; access: string; refresh: string }> = [];
+  for (;;) {
+    const rows = select.all(orgId, 'bench-person') as Array<{ id: string; access_token: string; refresh_token: string; client_secret: string }>;
+    if (rows.length === 0) break;
+    const ids = newOrderedIds(rows.length);
+    const grants = rows.map((row, i) => {
+      const open = (field: 'access_token' | 'refresh_token' | 'client_secret'): string => ctx.vault.open(row[field], { orgId, table: 'connections', rowId: row.id, field });
+      return { id: ids[i] as string, instance: row.id, access: open('access_token'), refresh: open('refresh_token'), secret: open('client_secret') };
+    });
+    db.exec('BEGIN');
+    const instanceIds = rows.map((row) => row.id);
+    prepared(`DELETE FROM connections WHERE id IN (${repeated('?', rows.length)})`).run(...instanceIds);
+    for (const [table, column] of [['connection_tags', 'connection_id'], ['events', 'instance_id'], ['executions', 'connection_id']]) {
+      prepared(`DELETE FROM ${table} WHERE org_id = ? AND ${column} IN (${repeated('?', rows.length)})`).run(orgId, ...instanceIds);
+    }
+    const rowsOf: unknown[] = [];
+    for (let i = 0; i < grants.length; i += 100) {
+      const envelopeId = newId();
+      const slice = grants.slice(i, i + 100);
+      const sealed = ctx.vault.seal(JSON.stringify(Object.fromEntries(slice.map((g) => [g.id, g]))), { orgId, table: 'revocation_grant_batches', rowId: envelopeId, field: 'sealed_grants' }, { document: true });
+      prepared('INSERT INTO revocation_grant_batches (id, org_id, erasure_id, sealed_grants, created_at) VALUES (?, ?, ?, ?, ?)').run(envelopeId, orgId, erasureId, sealed, now);
+      for (const g of slice) rowsOf.push(g.id, orgId, g.instance, erasureId, 'sandbox', 'erasure', 'pending', 0, 0, 0, envelopeId, now, now);
+    }
+    prepared(`INSERT INTO revocations (id, org_id, instance_id, erasure_id, element_key, reason, status, revoked, verified, attempts, grant_batch_id, created_at, updated_at) VALUES ${repeated('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', grants.length)}`).run(...(rowsOf as string[]));
+    prepared('UPDATE erasure_requests SET total = total + ?, remaining = remaining + ? WHERE id = ?').run(grants.length, grants.length, erasureId);
+    db.exec('COMMIT');
+    for (const g of grants) work.push({ id: g.id, access: g.access, refresh: g.refresh });
+  }
+  const collectionWallMs = performance.now() - started;
+  const collectionCpu = process.cpuUsage(cpuBefore);
+  const post = async (pathName: string, body: string): Promise<Buffer> => {
+    const response = await exchange(agent, { origin, path: pathName, method: 'POST', headers, body, timeoutMs: 10_000, maxBodyBytes: 65_536 });
+    if (response.statusCode !== 200) throw new Error(`${pathName} answered ${response.statusCode}`);
+    return response.body;
+  };
+  const form = (token: string, hint: string): string => `token=${encodeURIComponent(token)}&token_type_hint=${hint}`;
+  let done: Array<{ id: string; verified: boolean }> = [];
+  const flush = (): void => {
+    if (done.length === 0) return;
+    const at = new Date().toISOString();
+    db.exec('BEGIN');
+    for (const verified of [true, false]) {
+      const ids = done.filter((d) => d.verified === verified).map((d) => d.id);
+      if (ids.length === 0) continue;
+      prepared(`UPDATE revocations SET status = 'revoked', revoked = 1, verified = ?, method = 'flow', provider_status = 200, attempts = 1, grant_batch_id = NULL, updated_at = ?, completed_at = ? WHERE id IN (${repeated('?', ids.length)}) AND status = 'pending'`).run(verified ? 1 : 0, at, at, ...ids);
+    }
+    prepared('DELETE FROM revocation_grant_batches WHERE erasure_id = ? AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.grant_batch_id = revocation_grant_batches.id)').run(erasureId);
+    prepared('UPDATE erasure_requests SET remaining = remaining - ? WHERE id = ?').run(done.length, erasureId);
+    db.exec('COMMIT');
+    done = [];
+  };
+  let next = 0;
+  await Promise.all(Array.from({ length: task.concurrency }, async () => {
+    for (;;) {
+      const item = work[next];
+      if (item === undefined) return;
+      work[next] = undefined as unknown as typeof item;
+      next += 1;
+      await post('/oauth/revoke', form(item.refresh, 'refresh_token'));
+      const inactive = async (token: string, hint: string): Promise<boolean> => (JSON.parse((await post('/oauth/introspect', form(token, hint))).toString('utf8')) as { active?: unknown }).active === false;
+      const verified = (await inactive(item.refresh, 'refresh_token')) && (await inactive(item.access, 'access_token'));
+      done.push({ id: item.id, verified });
+      if (done.length >= 500) flush();
+    }
+  }));
+  flush();
+  const wallMs = performance.now() - started;
+  const total = next;
+  const cpuUsPerConnection = cpuPerItem(cpuBefore, total);
+  const revoked = (db.prepare('SELECT count(*) AS n FROM revocations WHERE erasure_id = ? AND revoked = 1').get(erasureId) as { n: number }).n;
+  await agent.close();
+  db.close();
+  await ctx.store.close();
+  report({
+    variant: 'floor', connections: total, revoked, wallMs: Math.round(wallMs), perSecond: Math.round(total / (wallMs / 1000)), cpuUsPerConnection,
+    collectionMs: Math.round(collectionWallMs), collectionCpuUsPerConnection: Math.round((collectionCpu.user + collectionCpu.system) / Math.max(total, 1)),
+  });
+}
+
 if (task.variant === 'baseline') await baseline();
+else if (task.variant === 'floor') await floor();
 else if (task.variant === 'seed') await seed();
 else await plugboard();
 // Pools and agents are closed above; exit explicitly so a lingering keep-alive socket cannot stall the run.
