@@ -37,6 +37,7 @@ async function programWith(files: string[]): Promise<Command> {
     .description('Plugboard: connect, call, re-authenticate and provably revoke third-party API connections')
     .version(PACKAGE.version)
     .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(text + idAfterDashes(text)) })
     .exitOverride();
   for (const file of files) {
     const mod = (await import(pathToFileURL(path.join(COMMANDS_DIR, file)).href)) as { register?: (program: Command) => void };
@@ -44,6 +45,16 @@ async function programWith(files: string[]): Promise<Command> {
     mod.register(program);
   }
   return program;
+}
+
+/**
+ * For an "unknown option" that is really an id starting with `-` (ids made before ids stopped starting with one),
+ * the line that says how to pass it: after `--`, which ends the options.
+ */
+export function idAfterDashes(errorText: string): string {
+  const flag = /^error: unknown option '(-[A-Za-z0-9_][A-Za-z0-9_-]{15,})'/.exec(errorText)?.[1];
+  if (flag === undefined) return '';
+  return `An id that starts with "-" goes after "--", which ends the options: plugboard <command> [options] -- ${flag}\n`;
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -4,9 +4,16 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** A new random row id: 22 URL-safe characters (128 bits). */
+/**
+ * A new random row id: 22 URL-safe characters (128 bits, less a sliver). An id never starts with `-`: command lines
+ * would read it as an option (`plugboard connections show -x...`), so the 1 in 64 draws whose first character would
+ * be `-` (the top six bits of the first byte are 62) are drawn again.
+ */
 export function newId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const bytes = randomBytes(16);
+    if (bytes[0]! >> 2 !== 62) return bytes.toString('base64url');
+  }
 }
 
 /** A new random secret: 43 URL-safe characters (256 bits). */

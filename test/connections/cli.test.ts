@@ -84,6 +84,16 @@ test('failures: unknown id, no API key', async () => {
   const missing = await cli(['show', 'no-such-id', ...flags()]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^plugboard: HTTP 404 NOT_FOUND/);
+  // An id made before ids stopped starting with "-": commander reads it as an option, and the error says what to do.
+  const dashed = '-DFlhVKUtWBrolDHd-ddOw';
+  const asOption = await cli(['show', dashed, ...flags()]);
+  assert.equal(asOption.code, 1);
+  assert.match(asOption.stderr, /^error: unknown option '-DFlhVKUtWBrolDHd-ddOw'\nAn id that starts with "-" goes after "--"/);
+  const afterDashes = await cli(['show', ...flags(), '--', dashed]);
+  assert.equal(afterDashes.code, 1);
+  assert.match(afterDashes.stderr, /^plugboard: HTTP 404 NOT_FOUND/, 'after "--" the id reaches the API');
+  const typo = await cli(['show', instanceId, '--jsno', ...flags()]);
+  assert.doesNotMatch(typo.stderr, /goes after "--"/, 'a mistyped option gets no id hint');
   const noKey = await cli(['list', '--url', app.url, '--data-dir', '/nonexistent-plugboard-dir']);
   assert.equal(noKey.code, 1);
   assert.match(noKey.stderr, /No API key/);
