@@ -23,6 +23,7 @@ import { chromium } from 'playwright-core';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { ensureWebBuilt } from '../../scripts/build-web.ts';
 import { startTestApp } from '../support/app.ts';
+import { cleanupStack } from '../support/cleanup.ts';
 import type { TestApp } from '../support/app.ts';
 import { DEFAULT_CLIENT, startSandbox } from '../../src/sandbox/index.ts';
 import type { Sandbox } from '../../src/sandbox/index.ts';
@@ -130,28 +131,30 @@ async function throughPopup(page: Page, trigger: () => Promise<void>): Promise<v
 test('console journey in chromium: sign in, connect, authping, test revoke, reauthorize, delete, erasure, webhooks', { skip, timeout: 180_000 }, async (t) => {
   await ensureWebBuilt();
   mkdirSync(SHOTS, { recursive: true });
+  // Last in, first out, each step even if one before it failed: the browser closes before its folder is removed.
+  const cleanup = cleanupStack(t);
   const sandbox = await startSandbox({ autoApprove: true });
-  t.after(() => sandbox.close());
+  cleanup(() => sandbox.close());
   const port = await freePort();
   const app: TestApp = await startTestApp({
     config: { port, publicUrl: `http://127.0.0.1:${port}`, webDir: WEB_DIST, webhooks: { allowPrivateTargets: true } },
   });
-  t.after(() => app.close());
+  cleanup(() => app.close());
   const receiver = await startReceiver();
-  t.after(() => receiver.close());
+  cleanup(() => receiver.close());
 
   const deployed = await app.call('POST', '/elements', { body: sandboxConnector(sandbox) });
   assert.ok(deployed.status === 200 || deployed.status === 201, `deploying the test connector: ${deployed.text}`);
 
   const userDataDir = mkdtempSync(join(tmpdir(), 'plugboard-chromium-'));
-  t.after(() => rmSync(userDataDir, { recursive: true, force: true }));
+  cleanup(() => rmSync(userDataDir, { recursive: true, force: true, maxRetries: 3 }));
   const context: BrowserContext = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 800 },
   });
-  t.after(() => context.close());
+  cleanup(() => context.close());
   context.setDefaultTimeout(15_000);
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
