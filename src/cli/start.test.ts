@@ -3,7 +3,7 @@
  * folder, a second start does not print them, the server answers, and SIGTERM shuts down gracefully (exit code 0,
  * "stopped" logged last).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,14 +17,25 @@ const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 interface Started { output: () => string; url: string; stop(signal: NodeJS.Signals): Promise<number | null> }
 
+/** Servers still running when the tests end (an assertion failed before `stop`): a live child keeps the file open. */
+const running = new Set<ReturnType<typeof spawn>>();
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 function start(dataDir: string): Promise<Started> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, 'start', '--port', '0', '--no-sandbox', '--data-dir', dataDir, '--log-level', 'info'], {
       env: { PATH: process.env.PATH ?? '', PLUGBOARD_WEB_DIR: path.join(dataDir, 'no-console') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`not ready in time:\n${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`not ready in time:\n${out}`));
+    }, 30_000);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const ready = /"url":"(http:\/\/127\.0\.0\.1:\d+)","docs"/.exec(out);

@@ -41,6 +41,7 @@ for (const backend of BACKENDS) {
     const database = await createTestDatabase(backend);
     const location = { dataDir: database.dataDir, ...(database.databaseUrl === undefined ? {} : { databaseUrl: database.databaseUrl, masterKey: testMasterKey(database) }) };
     let ctx: AppContext | undefined;
+    let first: ChildProcess | undefined;
     let second: ChildProcess | undefined;
     try {
       // Seed through a full app (it bootstraps the organization), then close it: only the workers run jobs.
@@ -63,10 +64,11 @@ for (const backend of BACKENDS) {
       // The provider answers each revocation after 20 ms, so the 1,500 revocations take over a second (20 at a time)
       // and the kill lands while they run, whatever the speed of the machine.
       sandbox.admin.setFault('revoke', { kind: 'latency', latencyMs: 20 });
-      const first = startWorker(env);
+      const killed = startWorker(env);
+      first = killed;
       await waitFor(async () => (await ended()) >= 150, 60_000, 'the first process to revoke part of the erasure');
-      first.kill('SIGKILL');
-      await new Promise((resolve) => first.once('exit', resolve));
+      killed.kill('SIGKILL');
+      await new Promise((resolve) => killed.once('exit', resolve));
       const atKill = await ended();
       assert.ok(atKill < CONNECTIONS, `the kill must land mid-erasure (ended: ${atKill})`);
 
@@ -86,6 +88,8 @@ for (const backend of BACKENDS) {
       assert.equal(sandbox.admin.tokenState(other.refreshToken as string).state, 'active');
       assert.equal((await db.selectFrom('connections').select('id').where('id', '=', other.id).execute()).length, 1);
     } finally {
+      // A failed wait leaves the first worker running; a test file with a live child never exits.
+      if (first !== undefined && first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
       await stop(second);
       // The parent enqueued (which opens pg-boss on PostgreSQL) but never started the queue: close it too.
       await ctx?.jobs.stop();

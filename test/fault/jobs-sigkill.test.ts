@@ -34,13 +34,15 @@ for (const backend of BACKENDS) {
     queue.define('fault.work', async () => {
       throw new Error('the parent only enqueues');
     });
+    let first: ChildProcess | undefined;
     let second: ChildProcess | undefined;
     try {
       assert.equal(await queue.enqueueMany('fault.work', Array.from({ length: JOBS }, (_, n) => ({ data: { n } }))), JOBS);
-      const first = startWorker(env);
+      const killed = startWorker(env);
+      first = killed;
       await waitFor(() => done(out).length >= 60, 30_000, 'the first runner to work part of the batch');
-      first.kill('SIGKILL');
-      await new Promise((resolve) => first.once('exit', resolve));
+      killed.kill('SIGKILL');
+      await new Promise((resolve) => killed.once('exit', resolve));
       const beforeRestart = new Set(done(out)).size;
       assert.ok(beforeRestart < JOBS, 'the kill must land mid-batch');
       const counts = await queue.counts('fault.work');
@@ -56,6 +58,8 @@ for (const backend of BACKENDS) {
       assert.deepEqual(missing, [], 'every job ran at least once');
       assert.equal((await queue.counts('fault.work')).failed, 0);
     } finally {
+      // A failed wait leaves the first runner running; a test file with a live child never exits.
+      if (first !== undefined && first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
       if (second && second.exitCode === null) {
         second.kill('SIGTERM');
         await new Promise((resolve) => second?.once('exit', resolve));
