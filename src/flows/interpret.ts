@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PlugboardError, type ErrorDetail } from '../core/errors.ts';
+import { clientBasicCredentials } from '../core/form.ts';
 import { runAssign } from './cards/assign.ts';
 import { runAssignIf } from './cards/assignIf.ts';
 import { runCallFlow } from './cards/callFlow.ts';
@@ -86,8 +87,7 @@ let lastBasicAuth: { clientId: string; clientSecret: string; value: string } | n
 function clientBasicAuthOf(clientId: string, clientSecret: string): string {
   const last = lastBasicAuth;
   if (last !== null && last.clientId === clientId && last.clientSecret === clientSecret) return last.value;
-  const encode = (text: string) => new URLSearchParams({ v: text }).toString().slice(2);
-  const value = Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64');
+  const value = clientBasicCredentials(clientId, clientSecret);
   lastBasicAuth = { clientId, clientSecret, value };
   return value;
 }

@@ -9,6 +9,7 @@
  */
 import * as oauth from 'oauth4webapi';
 import { PlugboardError } from '../core/errors.ts';
+import { clientBasicCredentials, formUrlEncode } from '../core/form.ts';
 import { assertUrlAllowed, type TargetPolicy } from '../proxy/ssrf.ts';
 import { outboundDispatcher } from '../proxy/outbound.ts';
 import { exchange } from '../proxy/exchange.ts';
@@ -228,11 +229,6 @@ export async function introspectionSaysInactive(target: RevocationTarget, tokens
   return true;
 }
 
-/** RFC 6749 Appendix B: application/x-www-form-urlencoded, spaces as '+'. */
-function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/%20/g, '+');
-}
-
 /** What every introspection request of one endpoint and OAuth client shares, built once. */
 interface PreparedIntrospection {
   origin: string;
@@ -265,9 +261,9 @@ function prepareIntrospection(target: RevocationTarget, tokens: GrantTokens): Pr
       assertUrlAllowed(url, policy);
       const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
       let clientForm = '';
-      if (tokens.clientSecret === null) clientForm = `&client_id=${formEncode(clientId)}`;
-      else if (target.clientAuthentication === 'client_secret_post') clientForm = `&client_id=${formEncode(clientId)}&client_secret=${formEncode(tokens.clientSecret)}`;
-      else headers.authorization = `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(tokens.clientSecret)}`).toString('base64')}`;
+      if (tokens.clientSecret === null) clientForm = `&client_id=${formUrlEncode(clientId)}`;
+      else if (target.clientAuthentication === 'client_secret_post') clientForm = `&client_id=${formUrlEncode(clientId)}&client_secret=${formUrlEncode(tokens.clientSecret)}`;
+      else headers.authorization = `Basic ${clientBasicCredentials(clientId, tokens.clientSecret)}`;
       prepared = { origin: url.origin, path: `${url.pathname}${url.search}`, dispatcher: outboundDispatcher(policy), headers, clientForm };
     }
   } catch {
@@ -296,7 +292,7 @@ async function introspect(target: RevocationTarget, tokens: GrantTokens, token: 
       path: prepared.path,
       method: 'POST',
       headers: prepared.headers,
-      body: `token=${formEncode(token)}&token_type_hint=${hint}${prepared.clientForm}`,
+      body: `token=${formUrlEncode(token)}&token_type_hint=${hint}${prepared.clientForm}`,
       timeoutMs: options.timeoutMs,
       maxBodyBytes: MAX_BODY_BYTES,
       ...(options.signal === undefined ? {} : { signal: options.signal }),

@@ -38,7 +38,7 @@ const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 function target(over: Partial<RevocationTarget> = {}): RevocationTarget {
   return { revocationUrl: `${origin}/revoke`, introspectionUrl: `${origin}/introspect`, clientAuthentication: 'client_secret_basic', allowInsecureRequests: true, allowPrivateTargets: true, ...over };
 }
-const tokens = { accessToken: 'access-token-1', refreshToken: 'refresh-token-1', clientId: 'client id:1', clientSecret: 's&cret+1' };
+const tokens = { accessToken: 'access-token-1', refreshToken: 'refresh-token-1', clientId: 'client id:1', clientSecret: "s&cret+1!'()~" };
 const options = { timeoutMs: 2_000 };
 
 test('both tokens inactive: verified; Basic credentials are form-encoded first; refresh token asked first', async () => {
@@ -47,7 +47,8 @@ test('both tokens inactive: verified; Basic credentials are form-encoded first; 
   assert.equal(await introspectionSaysInactive(target(), tokens, options), true);
   assert.deepEqual(seen.map((s) => [s.form.get('token'), s.form.get('token_type_hint')]), [['refresh-token-1', 'refresh_token'], ['access-token-1', 'access_token']]);
   const basic = Buffer.from((seen[0]?.authorization ?? '').replace(/^Basic /, ''), 'base64').toString('utf8');
-  assert.equal(basic, 'client+id%3A1:s%26cret%2B1');
+  // Form encoding escapes `!'()~` too (encodeURIComponent alone would not), as flows' auth.clientBasicAuth does.
+  assert.equal(basic, 'client+id%3A1:s%26cret%2B1%21%27%28%29%7E');
   assert.equal(seen[0]?.form.get('client_secret'), null);
 });
 
@@ -57,7 +58,7 @@ test('client_secret_post sends the credentials in the body, not in a header', as
   assert.equal(await introspectionSaysInactive(target({ clientAuthentication: 'client_secret_post' }), tokens, options), true);
   assert.equal(seen[0]?.authorization, undefined);
   assert.equal(seen[0]?.form.get('client_id'), 'client id:1');
-  assert.equal(seen[0]?.form.get('client_secret'), 's&cret+1');
+  assert.equal(seen[0]?.form.get('client_secret'), "s&cret+1!'()~");
 });
 
 test('one token still active: not verified', async () => {
