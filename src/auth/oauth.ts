@@ -10,10 +10,10 @@
  */
 
 import * as oauth from 'oauth4webapi';
-import { fetch as undiciFetch } from 'undici';
 import { PlugboardError } from '../core/errors.ts';
 import { assertUrlAllowed } from '../proxy/ssrf.ts';
 import { outboundDispatcher } from '../proxy/outbound.ts';
+import { exchange, exchangeTarget, ExchangeBodyTooLargeError, type ExchangeResponse } from '../proxy/exchange.ts';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
 
@@ -226,42 +226,34 @@ export function normalizeTokenBody(body: Record<string, unknown>, status: number
   return { status, body: out };
 }
 
-/** undici transport for oauth4webapi: bounded in time and size, and the place non-standard bodies are normalized. */
+/**
+ * The transport oauth4webapi calls: one buffered exchange on the SSRF-guarded dispatcher, bounded in time and size
+ * (redirects are not followed), and the place non-standard bodies are normalized.
+ */
 function transport(provider: OAuthProvider, timeoutMs: number, now: () => number): (url: string, init: oauth.CustomFetchOptions<'POST', URLSearchParams>) => Promise<Response> {
   const policy = { allowPrivateTargets: provider.allowPrivateTargets };
   return async (url, init) => {
     // The SSRF guard: literal private hosts are refused here, and the dispatcher re-checks every resolved address.
-    assertUrlAllowed(new URL(url), policy);
-    let response;
+    const target = new URL(url);
+    assertUrlAllowed(target, policy);
+    let response: ExchangeResponse;
     try {
-      response = await undiciFetch(url, {
-        dispatcher: outboundDispatcher(policy),
+      response = await exchange(outboundDispatcher(policy), {
+        ...exchangeTarget(target),
         method: init.method,
         headers: init.headers,
         body: init.body.toString(),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
+        timeoutMs,
+        maxBodyBytes: MAX_TOKEN_RESPONSE_BYTES,
       });
     } catch (error) {
-      throw new PlugboardError('PROVIDER_UNREACHABLE', `The token endpoint ${new URL(url).origin} could not be reached.`, { cause: error });
-    }
-    const reader = response.body?.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (reader !== undefined) {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > MAX_TOKEN_RESPONSE_BYTES) {
-          await reader.cancel();
-          throw new PlugboardError('PROVIDER_ERROR', `The token endpoint answered with more than ${MAX_TOKEN_RESPONSE_BYTES} bytes.`, { providerMessage: { status: response.status } });
-        }
-        chunks.push(value);
+      if (error instanceof ExchangeBodyTooLargeError) {
+        throw new PlugboardError('PROVIDER_ERROR', `The token endpoint answered with more than ${MAX_TOKEN_RESPONSE_BYTES} bytes.`, { providerMessage: { status: error.statusCode } });
       }
+      throw new PlugboardError('PROVIDER_UNREACHABLE', `The token endpoint ${target.origin} could not be reached.`, { cause: error });
     }
-    const text = Buffer.concat(chunks).toString('utf8');
-    const contentType = response.headers.get('content-type') ?? '';
+    const text = response.body.toString('utf8');
+    const contentType = headerOf(response, 'content-type') ?? '';
     let parsed: Record<string, unknown> | null = null;
     if (contentType.includes('application/x-www-form-urlencoded')) {
       parsed = Object.fromEntries(new URLSearchParams(text));
@@ -274,16 +266,22 @@ function transport(provider: OAuthProvider, timeoutMs: number, now: () => number
       }
     }
     const headers = new Headers();
-    const challenge = response.headers.get('www-authenticate');
+    const challenge = headerOf(response, 'www-authenticate');
     if (challenge !== null) headers.set('www-authenticate', challenge);
     if (parsed === null) {
       headers.set('content-type', contentType || 'text/plain');
-      return new Response(text, { status: response.status, headers });
+      return new Response(text, { status: response.statusCode, headers });
     }
-    const normalized = normalizeTokenBody(parsed, response.status, provider.tokenResponse, now());
+    const normalized = normalizeTokenBody(parsed, response.statusCode, provider.tokenResponse, now());
     headers.set('content-type', 'application/json');
     return new Response(JSON.stringify(normalized.body), { status: normalized.status, headers });
   };
+}
+
+/** A header of the answer as one value (a repeated header joined as fetch's Headers.get joins it), or null. */
+function headerOf(response: ExchangeResponse, name: string): string | null {
+  const value = response.headers[name];
+  return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** The connector's extra token parameters, plus the client id under the provider's own name when it has one. */

@@ -4,7 +4,7 @@
  * the response body up to a byte limit, stopping the download (not just the parse) when the limit is passed.
  */
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
-import { exchange, ExchangeBodyTooLargeError, ExchangeTimeoutError, type ExchangeResponse } from '../proxy/exchange.ts';
+import { exchange, exchangeTarget, ExchangeBodyTooLargeError, ExchangeTimeoutError, type ExchangeResponse } from '../proxy/exchange.ts';
 import { PlugboardError } from '../core/errors.ts';
 
 export interface HttpRequest {
@@ -80,7 +80,7 @@ function targetOf(url: string): { origin: string; path: string } | null {
   if (target !== undefined) return target;
   try {
     const parsed = new URL(url);
-    target = parsed.protocol === 'http:' || parsed.protocol === 'https:' ? { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` } : null;
+    target = parsed.protocol === 'http:' || parsed.protocol === 'https:' ? exchangeTarget(parsed) : null;
   } catch {
     target = null;
   }

@@ -49,10 +49,18 @@ export class ExchangeTimeoutError extends Error {
 
 export class ExchangeBodyTooLargeError extends Error {
   readonly maxBodyBytes: number;
-  constructor(maxBodyBytes: number) {
+  /** The status of the answer whose body was too large. */
+  readonly statusCode: number;
+  constructor(maxBodyBytes: number, statusCode: number) {
     super(`the response body is larger than ${maxBodyBytes} bytes`);
     this.maxBodyBytes = maxBodyBytes;
+    this.statusCode = statusCode;
   }
+}
+
+/** The `origin` and `path` (path and query) of an exchange to `url`. */
+export function exchangeTarget(url: URL): { origin: string; path: string } {
+  return { origin: url.origin, path: `${url.pathname}${url.search}` };
 }
 
 type AbortFn = (reason: unknown) => void;
@@ -154,7 +162,7 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#settled) return;
     if (this.#size + chunk.byteLength > this.#maxBodyBytes) {
-      const error = new ExchangeBodyTooLargeError(this.#maxBodyBytes);
+      const error = new ExchangeBodyTooLargeError(this.#maxBodyBytes, this.#statusCode);
       if (this.#truncate) this.#succeed();
       else this.#fail(error);
       controller.abort(error);

@@ -12,7 +12,7 @@ import { PlugboardError } from '../core/errors.ts';
 import { clientBasicCredentials, formUrlEncode } from '../core/form.ts';
 import { assertUrlAllowed, type TargetPolicy } from '../proxy/ssrf.ts';
 import { outboundDispatcher } from '../proxy/outbound.ts';
-import { exchange } from '../proxy/exchange.ts';
+import { exchange, exchangeTarget } from '../proxy/exchange.ts';
 import { parseRetryAfter } from '../jobs/backoff.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -114,8 +114,7 @@ function transport(policy: TargetPolicy, timeoutMs: number, signal: AbortSignal 
     assertUrlAllowed(target, policy);
     try {
       const response = await exchange(outboundDispatcher(policy), {
-        origin: target.origin,
-        path: `${target.pathname}${target.search}`,
+        ...exchangeTarget(target),
         method: 'POST',
         headers: init.headers,
         body: init.body.toString(),
@@ -264,7 +263,7 @@ function prepareIntrospection(target: RevocationTarget, tokens: GrantTokens): Pr
       if (tokens.clientSecret === null) clientForm = `&client_id=${formUrlEncode(clientId)}`;
       else if (target.clientAuthentication === 'client_secret_post') clientForm = `&client_id=${formUrlEncode(clientId)}&client_secret=${formUrlEncode(tokens.clientSecret)}`;
       else headers.authorization = `Basic ${clientBasicCredentials(clientId, tokens.clientSecret)}`;
-      prepared = { origin: url.origin, path: `${url.pathname}${url.search}`, dispatcher: outboundDispatcher(policy), headers, clientForm };
+      prepared = { ...exchangeTarget(url), dispatcher: outboundDispatcher(policy), headers, clientForm };
     }
   } catch {
     // A malformed URL or a target the SSRF guard refuses: introspection cannot tell, for every grant of this client.

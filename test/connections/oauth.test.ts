@@ -194,6 +194,13 @@ test('token endpoint errors: invalid_grant, 500, HTML, unreachable, timeout', as
   await rejectsWith(exchangeCode(provider(), client, { code: 'c', redirectUri: 'x', codeVerifier: null }, { timeoutMs: 50 }), 'PROVIDER_UNREACHABLE');
 });
 
+test('a token answer larger than 256 KB is a provider error that names its status, not a parse of a cut body', async () => {
+  reply = { status: 200, type: 'application/json', body: `{"access_token":"${'a'.repeat(300 * 1024)}","token_type":"bearer"}` };
+  const tooLarge = await rejectsWith(exchangeCode(provider(), client, { code: 'c', redirectUri: 'x', codeVerifier: null }), 'PROVIDER_ERROR');
+  assert.match(tooLarge.message, /more than 262144 bytes/);
+  assert.deepEqual(tooLarge.providerMessage, { status: 200 });
+});
+
 test('refresh keeps the old refresh token when the provider does not rotate it, and uses refreshUrl', async () => {
   json(200, { access_token: 'new', token_type: 'bearer', expires_in: 10 });
   const tokens = await refreshTokens(provider({ refreshUrl: `${base}/refresh` }), client, 'old-rt');

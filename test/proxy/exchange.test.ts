@@ -80,6 +80,7 @@ describe('buffered exchange', () => {
     await assert.rejects(exchange(agent, { ...base, method: 'GET', origin, path: '/big', maxBodyBytes: 64 * 1024 }), (error: unknown) => {
       assert.ok(error instanceof ExchangeBodyTooLargeError);
       assert.equal(error.maxBodyBytes, 64 * 1024);
+      assert.equal(error.statusCode, 200, 'the status of the answer that was too large');
       return true;
     });
     // The server sees the connection go: the download stopped rather than being read to the end and dropped.
