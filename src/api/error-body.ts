@@ -89,6 +89,23 @@ export function toPlugboardError(error: unknown, bodyLimit: number): { error: Pl
   return { error: new PlugboardError('INTERNAL', 'An unexpected error occurred; the request id finds it in the server log', { cause: error }), unexpected: true };
 }
 
+/** Where an error answer is logged; a pino or Fastify request logger fits. */
+export interface ErrorLog {
+  error(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/**
+ * The PlugboardError an answer reports for `raw`, logged as every error answer is: an unexpected error at error level
+ * with its stack, a 5xx at warn, anything else not at all (the caller's mistake is in the answer).
+ */
+export function reportedError(raw: unknown, bodyLimit: number, log: ErrorLog, requestId: string): PlugboardError {
+  const { error, unexpected } = toPlugboardError(raw, bodyLimit);
+  if (unexpected) log.error({ err: raw, requestId }, 'unexpected error');
+  else if (error.status >= 500) log.warn({ code: error.code, requestId }, error.message);
+  return error;
+}
+
 /** The response body, with any known secret scrubbed from the message, details and provider message. */
 export function errorBody(error: PlugboardError, requestId: string, scrubber: SecretScrubber): ErrorBody {
   const body: ErrorBody = { requestId, code: error.code, message: scrubber.scrub(error.message) };

@@ -13,7 +13,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import { PlugboardError } from '../core/errors.ts';
 import type { AppContext } from '../context.ts';
 import { authenticate, authenticateNow } from './authenticate.ts';
-import { errorBody, errorBodySchema, toPlugboardError } from './error-body.ts';
+import { errorBody, errorBodySchema, reportedError } from './error-body.ts';
 import { isRouteDefinition, missingPermission, requestIdOf, type AuthMode, type Principal, type RouteDefinition, type RouteRequest, type RouteSchema } from './route.ts';
 import { renderReferencePage } from './reference-page.ts';
 import { mountProxyFastPath } from '../proxy/fast-path.ts';
@@ -110,9 +110,7 @@ export async function buildServer(ctx: AppContext): Promise<BuiltServer> {
   }
 
   app.setErrorHandler((rawError, request, reply) => {
-    const { error, unexpected } = toPlugboardError(rawError, config.bodyLimit);
-    if (unexpected) request.log.error({ err: rawError, requestId: request.id }, 'unexpected error');
-    else if (error.status >= 500) request.log.warn({ code: error.code, requestId: request.id }, error.message);
+    const error = reportedError(rawError, config.bodyLimit, request.log, request.id);
     for (const [name, value] of Object.entries(error.headers ?? {})) reply.header(name, value);
     void reply.code(error.status).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(error, request.id, ctx.secrets)));
   });

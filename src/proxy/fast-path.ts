@@ -21,7 +21,7 @@ import type { AppContext } from '../context.ts';
 import type { Logger } from '../log.ts';
 import { authenticate, authenticateNow } from '../api/authenticate.ts';
 import { missingPermission, requestIdOf } from '../api/route.ts';
-import { errorBody, toPlugboardError } from '../api/error-body.ts';
+import { errorBody, reportedError } from '../api/error-body.ts';
 import { changeStampOf } from '../store/sqlite/database.ts';
 import { proxyCall, type ProxyCallLog } from './handler.ts';
 import type { ForwardResult } from './forward.ts';
@@ -230,9 +230,7 @@ export class ProxyFastPath {
   /** The one error body, logged as the server's error handler logs it. */
   #sendError(res: ServerResponse, raw: unknown, requestId: string, log: CallLog): void {
     const ctx = this.#ctx;
-    const { error, unexpected } = toPlugboardError(raw, ctx.config.bodyLimit);
-    if (unexpected) log.error({ err: raw, requestId }, 'unexpected error');
-    else if (error.status >= 500) log.warn({ code: error.code, requestId }, error.message);
+    const error = reportedError(raw, ctx.config.bodyLimit, log, requestId);
     if (res.headersSent) {
       res.destroy();
       return;
