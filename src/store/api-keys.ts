@@ -174,9 +174,13 @@ function forgetCachedApiKey(db: Kysely<Database>, id: string): void {
 export function cachedApiKeyCredential(db: Kysely<Database>, lookup: string, now = Date.now(), stamp?: string): (ApiKey & { secretHash: string }) | undefined {
   const cache = keyCaches.get(db);
   if (cache === undefined || !cache.live) return undefined;
+  return servedKey(cache, lookup, now, stamp ?? cache.stamp?.());
+}
+
+/** The entry's key while it may be served: not expired, and read at the database's current change stamp. */
+function servedKey(cache: KeyCache, lookup: string, now: number, stamp: string | undefined): (ApiKey & { secretHash: string }) | undefined {
   const hit = cache.entries.get(lookup);
-  if (hit === undefined || hit.until <= now || hit.stamp !== (stamp ?? cache.stamp?.())) return undefined;
-  return hit.key;
+  return hit !== undefined && hit.until > now && hit.stamp === stamp ? hit.key : undefined;
 }
 
 /** `findApiKeyCredential` through the per-process cache (the authentication path). */
@@ -184,8 +188,8 @@ export async function findApiKeyCredentialCached(db: Kysely<Database>, lookup: s
   const cache = keyCacheOf(db);
   if (!cache.live) return findApiKeyCredential(db, lookup);
   const stamp = cache.stamp?.();
-  const hit = cache.entries.get(lookup);
-  if (hit !== undefined && hit.until > now && hit.stamp === stamp) return hit.key;
+  const hit = servedKey(cache, lookup, now, stamp);
+  if (hit !== undefined) return hit;
   const seen = cache.generation;
   const key = await findApiKeyCredential(db, lookup);
   if (key !== undefined && seen === cache.generation && cache.live) {

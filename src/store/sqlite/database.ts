@@ -130,15 +130,15 @@ export class NodeSqliteDatabase implements SqliteDatabase {
   }
 }
 
-/** The change stamp of the database behind a Kysely instance, for the stores that have one (SQLite). */
-const changeStamps = new WeakMap<object, () => string>();
-/** The adapter behind a Kysely instance on SQLite, for `readNow`. */
-const databases = new WeakMap<object, NodeSqliteDatabase>();
+/**
+ * The SQLite adapter behind a Kysely instance (the root instance of a SQLite store only), with its change stamp bound
+ * once: what `readNow` and `changeStampOf` answer from.
+ */
+const adapters = new WeakMap<object, { database: NodeSqliteDatabase; stamp: () => string }>();
 
 /** Registers the adapter behind a Kysely instance: its change stamp and its direct reads. */
 export function registerChangeStamp(db: object, database: NodeSqliteDatabase): void {
-  changeStamps.set(db, () => database.changeStamp());
-  databases.set(db, database);
+  adapters.set(db, { database, stamp: () => database.changeStamp() });
 }
 
 /**
@@ -147,10 +147,10 @@ export function registerChangeStamp(db: object, database: NodeSqliteDatabase): v
  * a transaction is open: the caller then runs the query through Kysely.
  */
 export function readNow<Row>(db: object, sql: string, parameters: ReadonlyArray<unknown>): Row[] | undefined {
-  return databases.get(db)?.readNow<Row>(sql, parameters);
+  return adapters.get(db)?.database.readNow<Row>(sql, parameters);
 }
 
 /** Undefined for PostgreSQL (and for a transaction or a `withTables` view): callers then read the row each time. */
 export function changeStampOf(db: object): (() => string) | undefined {
-  return changeStamps.get(db);
+  return adapters.get(db)?.stamp;
 }
