@@ -255,10 +255,11 @@ export class RevocationService {
   /**
    * The grants of pending revocations, by revocation id: each batch envelope the rows name is read and opened once,
    * a row's own envelope (a retry, a delete, a test revoke) when it has one. A row with neither has nothing to revoke.
+   * `grantBatchIds`: the envelopes the rows name, when the caller has them already.
    */
-  private async grantsOf(orgId: string, rows: readonly RevocationTable[]): Promise<Map<string, Grant>> {
+  private async grantsOf(orgId: string, rows: readonly RevocationTable[], grantBatchIds: ReadonlySet<string> = grantBatchIdsOf(rows)): Promise<Map<string, Grant>> {
     const envelopes = new Map<string, Record<string, Grant>>();
-    for (const batch of await grantBatchesById(this.db, orgId, [...grantBatchIdsOf(rows)])) {
+    for (const batch of await grantBatchesById(this.db, orgId, [...grantBatchIds])) {
       const binding = { orgId: batch.org_id, table: 'revocation_grant_batches', rowId: batch.id, field: 'sealed_grants' };
       envelopes.set(batch.id, JSON.parse(this.ctx.vault.open(batch.sealed_grants, binding, { document: true })) as Record<string, Grant>);
     }
@@ -574,8 +575,8 @@ export class RevocationService {
     // before the calls, which on PostgreSQL rewrote every row and its index entries once more per batch.
     for (const row of rows) row.attempts += job.attempt;
     const def = await this.connectorOrNull(data.orgId, data.provider);
-    const grants = await this.grantsOf(data.orgId, rows);
     const grantBatchIds = grantBatchIdsOf(rows);
+    const grants = await this.grantsOf(data.orgId, rows, grantBatchIds);
     let finished: Array<{ id: string; result: RevocationResult }> = [];
     let retries: Array<{ row: RevocationTable; note: string; outcome: ProviderOutcome; grant: Grant | null }> = [];
     let writing: Promise<void> = Promise.resolve();
