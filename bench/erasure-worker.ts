@@ -75,7 +75,11 @@ function sampleRss(): void {
  * would need per connection, whatever else the shared machine runs meanwhile.
  */
 function cpuPerItem(before: NodeJS.CpuUsage, items: number): number {
-  const used = process.cpuUsage(before);
+  return usPerItem(process.cpuUsage(before), items);
+}
+
+/** CPU time already measured (user + system), per item, in microseconds. */
+function usPerItem(used: NodeJS.CpuUsage, items: number): number {
   return Math.round((used.user + used.system) / Math.max(items, 1));
 }
 
@@ -191,7 +195,7 @@ async function plugboard(): Promise<void> {
         const cpuUsPerConnection = cpuPerItem(cpuBefore, row.total);
         const phases: Record<string, number> = collection === null ? {} : {
           collectionMs: Math.round(collection.wallMs),
-          collectionCpuUsPerConnection: Math.round((collection.cpu.user + collection.cpu.system) / Math.max(row.total, 1)),
+          collectionCpuUsPerConnection: usPerItem(collection.cpu, row.total),
         };
         const revoked = await ctx.store.db.selectFrom('revocations').select((eb) => eb.fn.countAll<number>().as('n')).where('erasure_id', '=', request.id).where('revoked', '=', 1).executeTakeFirstOrThrow();
         report({ variant: 'plugboard', backend: task.backend, connections: row.total, revoked: Number(revoked.n), status: row.status, wallMs: Math.round(wallMs), perSecond: Math.round(row.total / (wallMs / 1000)), cpuUsPerConnection, ...phases });
@@ -314,7 +318,7 @@ async function floor(): Promise<void> {
   await ctx.store.close();
   report({
     variant: 'floor', connections: total, revoked, wallMs: Math.round(wallMs), perSecond: Math.round(total / (wallMs / 1000)), cpuUsPerConnection,
-    collectionMs: Math.round(collectionWallMs), collectionCpuUsPerConnection: Math.round((collectionCpu.user + collectionCpu.system) / Math.max(total, 1)),
+    collectionMs: Math.round(collectionWallMs), collectionCpuUsPerConnection: usPerItem(collectionCpu, total),
   });
 }
 

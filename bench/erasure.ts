@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startSandbox, DEFAULT_CLIENT } from '../src/sandbox/index.ts';
+import { launchFlags } from '../src/cli/main.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,9 +32,10 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '20' },
     backends: { type: 'string' },
     // Node flags of the Plugboard process only. The default is what `npm start` and the `plugboard` command run
-    // with (a bounded V8 young generation, and full collections once the heap doubles rather than at V8's own larger
-    // factors: about the same throughput, a fifth less peak RSS under erasure load than the young generation alone).
-    'node-flags': { type: 'string', default: '--max-semi-space-size=16 --heap-growing-percent=100' },
+    // with, read from the command's first line (a bounded V8 young generation, and full collections once the heap
+    // doubles rather than at V8's own larger factors: about the same throughput, a fifth less peak RSS under erasure
+    // load than the young generation alone).
+    'node-flags': { type: 'string', default: launchFlags().join(' ') },
     // Writes a CPU profile of each measured process (Plugboard and baseline) into this folder (node --cpu-prof).
     profile: { type: 'string' },
     floor: { type: 'boolean', default: false },

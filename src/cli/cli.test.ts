@@ -6,10 +6,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startTestApp, type TestApp } from '../../test/support/app.ts';
 import { tempDir } from '../../test/support/database.ts';
-import { buildProgram } from './main.ts';
+import { buildProgram, launchFlags } from './main.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const run = promisify(execFile);
@@ -83,4 +84,11 @@ test('failures are one line on stderr with exit code 1', async () => {
   assert.equal(down.code, 1);
   assert.match(down.stderr, /cannot reach Plugboard at http:\/\/127\.0\.0\.1:9/);
   assert.doesNotMatch(unknown.stderr + noKey.stderr + down.stderr, /\n\s+at /);
+});
+
+test('npm start runs Node with the flags of the plugboard command (its first line), which the erasure bench uses too', () => {
+  const flags = launchFlags();
+  assert.ok(flags.length > 0 && flags.every((flag) => flag.startsWith('--')), flags.join(' '));
+  const start = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  assert.equal(start, `node ${flags.join(' ')} src/cli/main.ts start`);
 });

@@ -19,6 +19,15 @@ const COMMANDS_DIR = fileURLToPath(new URL('./commands/', import.meta.url));
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
+ * The Node flags the `plugboard` command runs with: the ones on this file's first line (`npm start` passes the same,
+ * and the erasure benchmark runs Plugboard with them by default).
+ */
+export function launchFlags(): string[] {
+  const shebang = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n', 1)[0] ?? '';
+  return (/^#!\/usr\/bin\/env -S node(?: (.*))?$/.exec(shebang)?.[1] ?? '').split(' ').filter((flag) => flag !== '');
+}
+
+/**
  * The program with its commands. With `only` (the command name the user typed), just the file of that name is loaded
  * when it registers that command: `plugboard start` then skips importing every other command group and what they use,
  * which is start-up time. Anything else (help, an alias, a typo) loads every command so commander can answer.
