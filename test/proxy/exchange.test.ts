@@ -5,19 +5,18 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { exchange, exchangesWatching, ExchangeBodyTooLargeError, ExchangeTimeoutError } from '../../src/proxy/exchange.ts';
+import { listenOnLoopback, type LoopbackServer } from './support.ts';
 
 describe('buffered exchange', () => {
-  let server: http.Server;
+  let server: LoopbackServer;
   let origin = '';
   const agent = new Agent({ connections: 4 });
   let bigAborted = 0;
 
   before(async () => {
-    server = http.createServer((req, res) => {
+    server = await listenOnLoopback((req, res) => {
       let received = '';
       req.on('data', (chunk: Buffer) => { received += chunk.toString(); });
       req.on('end', () => {
@@ -50,14 +49,12 @@ describe('buffered exchange', () => {
         }
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    origin = server.url;
   });
 
   after(async () => {
     await agent.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   });
 
   const base = { method: 'POST' as const, headers: {}, body: null, timeoutMs: 2_000, maxBodyBytes: 1024 * 1024 };
@@ -130,11 +127,10 @@ describe('buffered exchange', () => {
   });
 
   it("rejects with undici's error when the connection is refused", async () => {
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-    await assert.rejects(exchange(agent, { ...base, origin: `http://127.0.0.1:${port}`, path: '/' }), (error: unknown) => {
+    // A port that was just free: listen, note the address, stop listening.
+    const closed = await listenOnLoopback(() => undefined);
+    await closed.close();
+    await assert.rejects(exchange(agent, { ...base, origin: closed.url, path: '/' }), (error: unknown) => {
       assert.ok(error instanceof Error);
       assert.ok(!(error instanceof ExchangeTimeoutError));
       assert.match(String((error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code), /ECONNREFUSED/);
