@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.ts';
+import { endsWithin } from './core/deadline.ts';
 import { createContext, type AppContext } from './context.ts';
 import { buildServer, type MountedRoute } from './api/server.ts';
 import { bootstrapStore, configureSandboxOAuthApps, type BootstrapResult } from './bootstrap.ts';
@@ -77,14 +78,8 @@ async function shutdown(ctx: AppContext, app: FastifyInstance): Promise<void> {
   const bound = ctx.config.shutdownTimeoutMs;
   ctx.shuttingDown = true;
   ctx.log.info({ boundMs: bound }, 'shutting down: no new requests, finishing in-flight work');
-  let timer: NodeJS.Timeout | undefined;
   const started = Date.now();
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), bound);
-  });
-  const outcome = await Promise.race([app.close().then(() => 'closed' as const), timeout]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
+  if (!(await endsWithin(app.close(), bound))) {
     ctx.log.warn('in-flight requests did not finish within the shutdown bound; closing their connections');
     app.server.closeAllConnections();
   }

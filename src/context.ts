@@ -5,6 +5,7 @@
  * key re-encryption task) and `INSTALLERS` below (one line per area that adds services or hooks at start).
  */
 import type { Config } from './config.ts';
+import { endsWithin } from './core/deadline.ts';
 import { isEmbedded } from './config.ts';
 import { openStore, type Store } from './store/index.ts';
 import { createVault, type Vault } from './crypto/vault.ts';
@@ -73,20 +74,13 @@ export class ServiceRegistry {
     const overran: string[] = [];
     for (const service of [...this.#started].reverse()) {
       const left = Math.max(0, deadline - Date.now());
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), left);
-      });
       try {
-        const outcome = await Promise.race([Promise.resolve(service.stop?.(left)).then(() => 'done' as const), timedOut]);
-        if (outcome === 'timeout') {
+        if (!(await endsWithin(Promise.resolve(service.stop?.(left)), left))) {
           overran.push(service.name);
           log?.warn({ service: service.name }, 'service did not stop within the shutdown bound');
         }
       } catch (error) {
         log?.error({ err: error, service: service.name }, 'service failed to stop cleanly');
-      } finally {
-        clearTimeout(timer);
       }
     }
     this.#started = [];

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { backoffDelayMs } from './backoff.ts';
+import { endsWithin } from '../core/deadline.ts';
 import {
   JOB_DEFAULTS,
   JOB_NAME_PATTERN,
@@ -249,16 +250,7 @@ class Worker {
     this.waiting = [];
     await Promise.all(waiting.map((job) => this.storage.release(job).catch(() => undefined)));
     const all = Promise.all([...this.running.values()].map((r) => r.done));
-    const remaining = deadline - Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      all.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), Math.max(0, remaining));
-      }),
-    ]);
-    if (timer !== undefined) clearTimeout(timer);
-    if (!timedOut) return;
+    if (await endsWithin(all, deadline - Date.now())) return;
     for (const entry of this.running.values()) {
       entry.released = true;
       entry.controller.abort(new Error('job runner stopping'));

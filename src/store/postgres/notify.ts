@@ -14,6 +14,7 @@
  */
 import pg from 'pg';
 import type { Kysely } from 'kysely';
+import { endsWithin } from '../../core/deadline.ts';
 import { dropCachedCredentials, setKeyCacheLive, type CredentialNotice } from '../api-keys.ts';
 
 export const CREDENTIALS_CHANNEL = 'plugboard_credentials';
@@ -169,12 +170,7 @@ export class CredentialListener {
       this.#options.onLive(false);
     }
     if (client === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_BOUND_MS);
-    });
-    await Promise.race([client.end().catch(() => {}), bound]);
-    clearTimeout(timer);
+    await endsWithin(client.end().catch(() => {}), CLOSE_BOUND_MS);
   }
 }
 
